@@ -1,0 +1,45 @@
+# campuslake: `make demo` and `make test` set everything up from a bare Python 3.11+.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+STAMP := $(VENV)/.synced-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+CL := $(VENV)/bin/campuslake
+DEMO_DIR ?= demo
+
+.PHONY: setup demo test bench lock clean
+
+setup: $(STAMP)
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+# The lock is a hashed requirements file (see docs/decisions.md); the project is installed editable on top.
+$(STAMP): requirements.lock pyproject.toml | $(UV)
+	test -x $(VENV)/bin/python || $(UV) venv --quiet --python $(PYTHON) $(VENV)
+	$(UV) pip sync --quiet --python $(VENV)/bin/python --require-hashes requirements.lock
+	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps -e .
+	rm -f $(VENV)/.synced-* && touch $@
+
+lock: | $(UV)
+	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --universal --python-version 3.11 -o requirements.lock
+
+demo: setup
+	rm -rf $(DEMO_DIR)
+	$(CL) generate alumni --rows 20000 --files 4 --seed 7 --bad-rate 0.02 --dup-rate 0.05 --out $(DEMO_DIR)/incoming
+	$(CL) --lake $(DEMO_DIR)/lake ingest alumni $(DEMO_DIR)/incoming/*
+	$(CL) --lake $(DEMO_DIR)/lake run
+	$(CL) --lake $(DEMO_DIR)/lake report alumni
+	$(CL) --lake $(DEMO_DIR)/lake quarantine list
+	@echo "lake: $(DEMO_DIR)/lake   quarantine: $(DEMO_DIR)/lake/quarantine   (try: $(CL) --lake $(DEMO_DIR)/lake query 'select * from alumni_current limit 5')"
+
+test: setup
+	$(VENV)/bin/python -m pytest -n 2 --dist loadfile
+
+bench: setup
+	$(VENV)/bin/python bench/pipeline_bench.py --write BENCHMARKS.md
+
+clean:
+	rm -rf $(VENV) $(TOOLS) demo .pytest_cache

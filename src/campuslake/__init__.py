@@ -1,0 +1,1 @@
+"""campuslake: a lakehouse for student, career and alumni data."""

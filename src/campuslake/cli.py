@@ -1,0 +1,268 @@
+"""The campuslake command line: a thin Typer layer over the library (see README for the contract)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from campuslake.errors import CampuslakeError, UsageError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="campuslake: student, career and alumni data, from source files to answers.")
+quarantine_app = typer.Typer(no_args_is_help=True, help="Inspect and export quarantined rows and files.")
+generate_app = typer.Typer(no_args_is_help=True, help="Generate deterministic synthetic sources.")
+app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(generate_app, name="generate")
+
+out = Console()
+err = Console(stderr=True)
+
+
+class _State:
+    lake: str | None = None
+    config: Path | None = None
+
+
+state = _State()
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+
+
+@app.callback()
+def main_options(
+    lake: Annotated[str | None, typer.Option(envvar="CAMPUSLAKE_LAKE",
+                                             help="Lake root URI (default ./lake, or the config's).")] = None,
+    config: Annotated[Path | None, typer.Option(help="campuslake.yaml to use (default: the shipped one).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what runs.")] = False,
+) -> None:
+    state.lake, state.config = lake, config
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@contextmanager
+def _lake() -> Any:
+    from campuslake.config import load_settings
+    from campuslake.lake.lake import Lake
+
+    lake = Lake.open(load_settings(state.config, lake=state.lake))
+    try:
+        yield lake
+    finally:
+        lake.close()
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, default=str, ensure_ascii=False) + "\n")
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err, transient=True)
+
+
+def _table(title: str, rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in rows[0] if rows else []:
+        table.add_column(column, justify="right" if isinstance(rows[0][column], int | float) else "left")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    return table
+
+
+@app.command()
+def ingest(
+    dataset: Annotated[str, typer.Argument(help="Dataset the files belong to, e.g. alumni.")],
+    files: Annotated[list[Path], typer.Argument(help="Files to land (CSV, gzip'd CSV...).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Land files in the lake by content: the same bytes twice is one batch."""
+    from campuslake.ingest.landing import land_file
+
+    with _lake() as lake, _progress() as progress:
+        lake.settings.dataset(dataset)
+        task = progress.add_task("landing", total=len(files))
+        landed = []
+        for path in files:
+            landed.append(land_file(lake, dataset, path).as_dict())
+            progress.advance(task)
+    if as_json:
+        _print_json(landed)
+    else:
+        out.print(_table(f"ingest {dataset}", landed))
+
+
+@app.command()
+def run(
+    dataset: Annotated[str, typer.Option(help="Dataset whose pending batches to process.")] = "alumni",
+    as_json: JsonFlag = False,
+) -> None:
+    """Process every pending batch: validate, normalize, deduplicate, load; print the accounting."""
+    from campuslake.pipeline import run_pending
+
+    with _lake() as lake, _progress() as progress:
+        task = progress.add_task("run", total=None)
+
+        def report(description: str, done: int, total: int) -> None:
+            progress.update(task, description=description, completed=done, total=total)
+
+        result = run_pending(lake, dataset, progress=report)
+    document = {"batches": [b.as_dict() for b in result.batches], "run_id": result.run_id}
+    if as_json:
+        _print_json(document)
+        return
+    if not result.batches:
+        out.print("nothing pending")
+        return
+    keys = ["batch_id", "file", "status", "reason", "rows_in", "rows_valid", "rows_quarantined", "rows_duplicate"]
+    out.print(_table(f"run {result.run_id}", [{k: b[k] for k in keys} for b in document["batches"]]))
+    for batch in result.batches:
+        for text in [batch.message, *batch.warnings]:
+            if text:
+                err.print(f"[yellow]{batch.file}[/]: {text}")
+
+
+@app.command()
+def report(dataset: Annotated[str, typer.Argument(help="Dataset to report on (alumni).")] = "alumni",
+           as_json: JsonFlag = False) -> None:
+    """The five alumni answers: degrees, campuses, departments, job roles, top employees."""
+    from campuslake.serve.answers import five_answers
+    from campuslake.serve.query import QuerySession
+
+    if dataset != "alumni":
+        raise UsageError(f"there is no report for {dataset!r}; the report covers 'alumni'")
+    with _lake() as lake:
+        session = QuerySession(lake)
+        try:
+            session.require("alumni_current")
+            answers = five_answers(session.engine)
+        finally:
+            session.close()
+    if as_json:
+        _print_json(answers)
+        return
+    out.print(f"[bold]{answers['alumni']}[/] alumni (one current row per person)")
+    out.print(_table("1. Which degree's graduates perform best?", answers["degrees"]))
+    out.print(_table("2. Which campus produces the most excellent employees?", answers["campuses"]))
+    out.print(_table("3. Where do alumni work most?", answers["departments"]))
+    out.print(_table("4. Top job roles", answers["job_roles"]))
+    for department, rows in answers["top_employees"].items():
+        out.print(_table(f"5. Top employees: {department} (first 5 of {len(rows)})", rows[:5]))
+
+
+@app.command()
+def query(sql: Annotated[str, typer.Argument(help="A read-only SQL query (DuckDB dialect).")],
+          as_json: JsonFlag = False) -> None:
+    """Run read-only SQL over the curated tables and the answers' views."""
+    from campuslake.serve.query import QuerySession
+
+    with _lake() as lake:
+        session = QuerySession(lake)
+        try:
+            rows = session.query(sql)
+        finally:
+            session.close()
+    if as_json:
+        _print_json(rows)
+    else:
+        out.print(_table(f"{len(rows)} rows", rows))
+
+
+@app.command()
+def batches(dataset: Annotated[str | None, typer.Option(help="Only this dataset.")] = None,
+            as_json: JsonFlag = False) -> None:
+    """The batch ledger: every landed file, its status and its accounting."""
+    with _lake() as lake:
+        rows = lake.catalog.batches(dataset)
+    if as_json:
+        _print_json(rows)
+        return
+    keys = ["batch_id", "file_name", "status", "reason", "rows_in", "rows_valid", "rows_quarantined",
+            "rows_duplicate", "landed_at"]
+    out.print(_table("batches", [{k: r[k] for k in keys} for r in rows]))
+
+
+@quarantine_app.command("list")
+def quarantine_list(dataset: Annotated[str | None, typer.Option(help="Only this dataset.")] = None,
+                    as_json: JsonFlag = False) -> None:
+    """Batches with quarantined rows or a rejected file, with reason counts."""
+    from campuslake.validate.quarantine import list_quarantine
+
+    with _lake() as lake:
+        entries = list_quarantine(lake, dataset)
+    if as_json:
+        _print_json(entries)
+        return
+    rows = [{"batch_id": e["batch_id"], "file": e["file"], "kind": e["kind"], "rows": e["rows"],
+             "reasons": ", ".join(f"{k}={v}" for k, v in sorted(e["reasons"].items())),
+             "replayed_by": ", ".join(e["replayed_by"])} for e in entries]
+    out.print(_table("quarantine", rows))
+
+
+@quarantine_app.command("export")
+def quarantine_export(batch_id: Annotated[str, typer.Argument(help="Batch id (see `quarantine list`).")],
+                      out_file: Annotated[Path, typer.Option("--out", help="CSV file to write.")]) -> None:
+    """Write a batch's rejected rows as CSV (original columns + reasons) to fix and ingest again."""
+    from campuslake.validate.quarantine import export_quarantine
+
+    with _lake() as lake:
+        count = export_quarantine(lake, batch_id, out_file)
+    err.print(f"wrote {count} rows to {out_file}; fix them and run `campuslake ingest <dataset> {out_file}`")
+
+
+@generate_app.command("alumni")
+def generate_alumni_command(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the exports into.")],
+    rows: Annotated[int, typer.Option(min=0, help="Data rows in total.")] = 10_000,
+    files: Annotated[int, typer.Option(min=1, help="Number of export files.")] = 4,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 0,
+    schema: Annotated[str, typer.Option(help="Form version: v1, v2 or mixed.")] = "mixed",
+    bad_rate: Annotated[float, typer.Option(min=0, max=1, help="Share of rows with one defect.")] = 0.02,
+    dup_rate: Annotated[float, typer.Option(min=0, max=1, help="Share of exact duplicates in a file.")] = 0.02,
+    repeat_rate: Annotated[float, typer.Option(min=0, max=1, help="Share of people answering again.")] = 0.05,
+    file_mess: Annotated[bool, typer.Option(help="Vary encodings, line endings, headers, gzip.")] = True,
+    bad_files: Annotated[bool, typer.Option(help="Add an empty, a binary and a header-less file.")] = True,
+) -> None:
+    """Synthetic alumni-survey exports with all the mess of real ones, plus an answer key."""
+    from campuslake.synth.alumni import generate_alumni
+
+    if schema not in ("v1", "v2", "mixed"):
+        raise UsageError(f"--schema must be v1, v2 or mixed, not {schema!r}")
+    with _progress() as progress:
+        task = progress.add_task("generating", total=rows)
+        manifest = generate_alumni(out_dir, rows=rows, files=files, seed=seed, schema=schema, bad_rate=bad_rate,
+                                   dup_rate=dup_rate, repeat_rate=repeat_rate, file_mess=file_mess,
+                                   bad_files=bad_files,
+                                   progress=lambda done, total: progress.update(task, completed=done, total=total))
+    err.print(f"wrote {len(manifest.files)} files to {out_dir} (answer key in {manifest.key_dir})")
+
+
+@app.command("config")
+def show_config() -> None:
+    """Print the shipped default configuration (copy it to campuslake.yaml to change it)."""
+    from campuslake.config import default_config_text
+
+    sys.stdout.write(default_config_text())
+
+
+def main() -> None:
+    try:
+        app()
+    except UsageError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise SystemExit(2) from None
+    except CampuslakeError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Typed configuration: campuslake.yaml (or the shipped default) with ${ENV} substitution."""
+
+from __future__ import annotations
+
+import os
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from campuslake.errors import ConfigError
+
+ColumnType = Literal["string", "integer", "timestamp", "email", "phone"]
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnSpec(_Strict):
+    """One column of a dataset contract."""
+
+    name: str
+    """Curated column name (snake_case)."""
+    aliases: list[str] = Field(default_factory=list)
+    """Source header names that mean this column, compared after header normalization."""
+    type: ColumnType = "string"
+    """Target type; a value that cannot be read as it is quarantined as `bad_type`."""
+    required: bool = False
+    """A row without a value here is quarantined as `missing_required`."""
+    min: float | None = None
+    """Inclusive lower bound for numeric columns (`out_of_range` below it)."""
+    max: float | None = None
+    """Inclusive upper bound for numeric columns (`out_of_range` above it)."""
+    pattern: str | None = None
+    """Regular expression the normalized value must match in full (`pattern_mismatch`)."""
+    allowed: list[str] | None = None
+    """Canonical values; input matches them ignoring case, spaces and dots (`unknown_value`)."""
+    canonical: dict[str, list[str]] | None = None
+    """Canonical value -> other spellings that mean it (`unknown_value` when none match)."""
+    normalize: list[str] = Field(default_factory=list)
+    """Normalization rules applied in order (see campuslake.transform.normalize.RULES)."""
+    formats: list[str] = Field(default_factory=list)
+    """strptime formats tried in order for timestamp columns."""
+
+    @property
+    def header_names(self) -> set[str]:
+        from campuslake.validate.headers import normalize_header
+
+        return {normalize_header(a) for a in [self.name, *self.aliases]}
+
+
+class Contract(_Strict):
+    """A dataset's declared shape: columns, key, null tokens and the latest-wins rule."""
+
+    description: str = ""
+    columns: list[ColumnSpec]
+    key: list[str]
+    """Columns that identify one entity; `<dataset>_current` keeps one row per key."""
+    latest_by: str | None = None
+    """Column deciding which row is latest per key; empty values fall back to ingest time."""
+    null_tokens: list[str] = Field(default_factory=lambda: [""])
+    """Cell values (compared trimmed, case-insensitive) that mean "no value"."""
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> Contract:
+        names = [c.name for c in self.columns]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate column names in contract: {names}")
+        for ref in [*self.key, *([self.latest_by] if self.latest_by else [])]:
+            if ref not in names:
+                raise ValueError(f"contract refers to unknown column {ref!r}; columns are {names}")
+        return self
+
+    def column(self, name: str) -> ColumnSpec:
+        return next(c for c in self.columns if c.name == name)
+
+
+class NormalizationConfig(_Strict):
+    default_region: str = "PH"
+    """ISO region used to read phone numbers written without a country code."""
+    honorifics: list[str] = Field(default_factory=list)
+    """Leading titles removed from person names, in any case, with or without a dot."""
+    suffixes: list[str] = Field(default_factory=list)
+    """Trailing credentials removed from person names, in any case, with or without dots."""
+    acronyms: list[str] = Field(default_factory=list)
+    """Words kept upper-case by title casing (compared lower-case)."""
+
+
+class Settings(_Strict):
+    lake: str = "./lake"
+    catalog_url: str | None = None
+    engine: str = "duckdb"
+    excellent_threshold: int = 5
+    top_n_per_department: int = 100
+    normalization: NormalizationConfig = NormalizationConfig()
+    datasets: dict[str, Contract]
+
+    def dataset(self, name: str) -> Contract:
+        if name not in self.datasets:
+            from campuslake.registry import did_you_mean
+
+            raise ConfigError(f"unknown dataset {name!r}{did_you_mean(name, self.datasets)}")
+        return self.datasets[name]
+
+
+def _substitute_env(value: object, source: str) -> object:
+    if isinstance(value, str):
+        def lookup(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"environment variable {name} is not set", file=source)
+            return os.environ[name]
+
+        return _ENV_REFERENCE.sub(lookup, value)
+    if isinstance(value, list):
+        return [_substitute_env(v, source) for v in value]
+    if isinstance(value, dict):
+        return {k: _substitute_env(v, source) for k, v in value.items()}
+    return value
+
+
+def default_config_text() -> str:
+    return resources.files("campuslake.defaults").joinpath("campuslake.yaml").read_text("utf-8")
+
+
+def load_settings(path: str | Path | None = None, *, lake: str | None = None) -> Settings:
+    """Read settings from `path` (or the shipped default); `lake` overrides the file's lake."""
+    if path is None:
+        source, text = "<default campuslake.yaml>", default_config_text()
+    else:
+        source = str(path)
+        try:
+            text = Path(path).read_text("utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read config: {exc.strerror}", file=source) from exc
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(
+            f"config is not valid YAML: {getattr(exc, 'problem', exc)}",
+            file=source,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from exc
+    raw = _substitute_env(raw, source)
+    if lake is not None:
+        raw["lake"] = lake
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"invalid config at {where}: {first['msg']}", file=source) from exc

@@ -1,0 +1,116 @@
+"""Engine base class: the flow (log, run, wrap errors) is fixed here; backends add primitives."""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pyarrow as pa
+
+from campuslake.errors import EngineError
+
+log = logging.getLogger(__name__)
+
+READ_ONLY_KINDS = frozenset({"SELECT", "EXPLAIN", "PRAGMA", "SHOW", "DESCRIBE", "SUMMARIZE"})
+ArrowSource = pa.Table | pa.RecordBatchReader | object  # pyarrow.dataset.Dataset included
+
+
+class Engine(ABC):
+    """Runs SQL in the DuckDB dialect and exchanges data as Arrow."""
+
+    name: str = "engine"
+
+    # --- primitives each backend implements -------------------------------------------
+    @abstractmethod
+    def _execute(self, sql: str) -> None: ...
+
+    @abstractmethod
+    def _fetch_arrow(self, sql: str) -> pa.Table: ...
+
+    @abstractmethod
+    def _fetch_reader(self, sql: str, batch_size: int) -> pa.RecordBatchReader: ...
+
+    @abstractmethod
+    def _register(self, name: str, data: ArrowSource) -> None: ...
+
+    @abstractmethod
+    def _unregister(self, name: str) -> None: ...
+
+    @abstractmethod
+    def _statement_kinds(self, sql: str) -> list[str]:
+        """The kind of each statement in `sql` (SELECT, INSERT, COPY ...), upper-case."""
+
+    @abstractmethod
+    def _seal(self) -> None:
+        """Forbid access to files and the network from SQL from now on."""
+
+    def close(self) -> None:  # noqa: B027 - optional for backends without resources
+        """Release the backend's resources."""
+
+    # --- the fixed flow ---------------------------------------------------------------
+    @contextmanager
+    def _statement(self, sql: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        except EngineError:
+            raise
+        except Exception as exc:  # every backend error becomes an EngineError with its SQL
+            raise EngineError(f"{self.name} failed: {exc}", sql=sql.strip()) from exc
+        finally:
+            log.debug("%s %.3fs %s", self.name, time.perf_counter() - started, sql.strip()[:200])
+
+    def execute(self, sql: str) -> None:
+        """Run a statement that returns nothing of interest (DDL, CREATE TABLE AS ...)."""
+        with self._statement(sql):
+            self._execute(sql)
+
+    def arrow(self, sql: str) -> pa.Table:
+        """Run a query and return its whole result (for small results)."""
+        with self._statement(sql):
+            return self._fetch_arrow(sql)
+
+    def reader(self, sql: str, batch_size: int = 122_880) -> pa.RecordBatchReader:
+        """Run a query and stream its result in record batches (bounded memory).
+
+        Consume the reader before the next statement: an engine runs one statement at a time.
+        """
+        with self._statement(sql):
+            return self._fetch_reader(sql, batch_size)
+
+    def rows(self, sql: str) -> list[dict[str, object]]:
+        """Run a small query and return its rows as dicts."""
+        return self.arrow(sql).to_pylist()
+
+    def scalar(self, sql: str) -> object:
+        table = self.arrow(sql)
+        return table.column(0)[0].as_py() if table.num_rows else None
+
+    def register(self, name: str, data: ArrowSource) -> None:
+        """Expose Arrow data (table, reader or dataset) to SQL as view `name`."""
+        with self._statement(f"-- register {name}"):
+            self._register(name, data)
+
+    def unregister(self, name: str) -> None:
+        with self._statement(f"-- unregister {name}"):
+            self._unregister(name)
+
+    def is_read_only(self, sql: str) -> bool:
+        """True when every statement in `sql` only reads."""
+        with self._statement(sql):
+            kinds = self._statement_kinds(sql)
+        return bool(kinds) and all(kind in READ_ONLY_KINDS for kind in kinds)
+
+    def seal(self) -> None:
+        """Make the session unable to touch files or the network (for user-supplied SQL)."""
+        with self._statement("-- seal"):
+            self._seal()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""Ingest: content-addressed landing, the batch ledger and source parsing."""

@@ -1,0 +1,280 @@
+"""Read a landed CSV export as Arrow record batches: encoding, delimiter, quotes and physical lines.
+
+Rows are split with numpy (quote parity at each newline) and Arrow string kernels, so a file of
+a million rows is parsed without a Python loop over rows; only rows holding quotes or the wrong
+number of fields go through Python's csv module. Each row keeps the physical line it starts on.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from campuslake.lake.storage import LakeStorage
+from campuslake.validate.reasons import FileReason
+
+SAMPLE_BYTES = 64 << 10
+CHUNK_BYTES = 16 << 20
+DELIMITERS = (",", ";", "\t", "|")
+LINE_COLUMN = "_source_line"
+RAW_LINE_COLUMN = "_raw_line"
+FIELD_COUNT_COLUMN = "_field_count"
+
+
+class FileRejected(Exception):
+    """The whole file cannot be read as a CSV export; `reason` is a FileReason code."""
+
+    def __init__(self, reason: FileReason, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.line = line
+
+
+@dataclass
+class SourceFormat:
+    """What was detected about a file, recorded in the batch ledger."""
+
+    encoding: str
+    compressed: bool
+    delimiter: str = ","
+    header: list[str] = field(default_factory=list)
+    header_line: int = 1
+    blank_lines: int = 0
+
+
+def _open_decompressed(storage: LakeStorage, relative: str) -> io.BufferedIOBase:
+    # compression=None: decide by magic bytes, not by file name (landed files have no extension)
+    with storage.fs.open_input_stream(storage.path(relative), compression=None) as probe:
+        magic = probe.read(2)
+    raw = storage.fs.open_input_stream(storage.path(relative), compression=None)
+    if magic == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=raw)  # type: ignore[arg-type]
+    return raw  # type: ignore[return-value]
+
+
+def _read_chunks(stream: io.BufferedIOBase, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+    try:
+        while chunk := stream.read(size):
+            yield chunk
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FileRejected(FileReason.BAD_COMPRESSION, f"the gzip stream is damaged: {exc}") from exc
+
+
+def _detect_encoding(storage: LakeStorage, relative: str) -> tuple[str, bool]:
+    """Pick the encoding from BOMs, NUL patterns and a full UTF-8 check (streamed)."""
+    with _open_decompressed(storage, relative) as stream:
+        compressed = isinstance(stream, gzip.GzipFile)
+        chunks = _read_chunks(stream)
+        sample = next(chunks, b"")
+        if not sample.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+            raise FileRejected(FileReason.EMPTY_FILE, "the file is empty: export it again")
+        if sample.startswith(codecs.BOM_UTF8):
+            encoding = "utf-8-sig"
+        elif sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16", compressed
+        else:
+            head = np.frombuffer(sample[: SAMPLE_BYTES - SAMPLE_BYTES % 2], np.uint8)
+            even_nul = float(np.mean(head[0::2] == 0)) if head.size else 0.0
+            odd_nul = float(np.mean(head[1::2] == 0)) if head.size > 1 else 0.0
+            if odd_nul > 0.3 and even_nul < 0.05:
+                return "utf-16-le", compressed
+            if even_nul > 0.3 and odd_nul < 0.05:
+                return "utf-16-be", compressed
+            if 0 in head:
+                raise FileRejected(FileReason.NOT_TEXT, "the file holds binary data, not CSV text")
+            encoding = "utf-8"
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            decoder.decode(sample)
+            for chunk in chunks:
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return _single_byte_encoding(storage, relative), compressed
+    return encoding, compressed
+
+
+def _single_byte_encoding(storage: LakeStorage, relative: str) -> str:
+    """Not UTF-8: Windows-1252 when every byte is defined there, else Latin-1 (always decodes)."""
+    decoder = codecs.getincrementaldecoder("cp1252")()
+    with _open_decompressed(storage, relative) as stream:
+        try:
+            for chunk in _read_chunks(stream):
+                decoder.decode(chunk)
+        except UnicodeDecodeError:
+            return "latin-1"
+    return "cp1252"
+
+
+def _utf8_chunks(storage: LakeStorage, relative: str, encoding: str) -> Iterator[bytes]:
+    """The file's text as UTF-8 bytes, chunk by chunk (chunks may split characters)."""
+    with _open_decompressed(storage, relative) as stream:
+        if encoding in ("utf-8", "utf-8-sig"):
+            first = True
+            for chunk in _read_chunks(stream):
+                if first and chunk.startswith(codecs.BOM_UTF8):
+                    chunk = chunk[len(codecs.BOM_UTF8):]
+                first = False
+                yield chunk
+            return
+        decoder = codecs.getincrementaldecoder(encoding)()
+        for chunk in _read_chunks(stream):
+            yield decoder.decode(chunk).encode("utf-8")
+        yield decoder.decode(b"", final=True).encode("utf-8")
+
+
+@dataclass
+class _Block:
+    """Whole records: `data` ends with a record-ending newline; `starts` are record offsets."""
+
+    data: bytes
+    starts: np.ndarray
+    lines: np.ndarray
+
+
+def _blocks(chunks: Iterator[bytes]) -> Iterator[_Block]:
+    """Cut the byte stream at newlines outside quotes; number each record's first physical line."""
+    pending = b""
+    line_base = 1
+    for chunk in _iter_with_final(chunks):
+        if chunk is None:  # end of input: close a last record that has no newline
+            if not pending:
+                return
+            chunk, pending = pending + b"\n", b""
+        buffer = pending + chunk
+        data = np.frombuffer(buffer, np.uint8)
+        newlines = np.flatnonzero(data == 10)
+        quotes = np.flatnonzero(data == 34)
+        # A newline ends a record when an even number of quotes precedes it (RFC 4180 quoting).
+        separators = newlines[(np.searchsorted(quotes, newlines) & 1) == 0]
+        if separators.size == 0:
+            pending = buffer
+            continue
+        end = int(separators[-1]) + 1
+        starts = np.concatenate(([0], separators[:-1] + 1))
+        lines = line_base + np.searchsorted(newlines, starts)
+        yield _Block(buffer[:end], starts, lines)
+        line_base += int(np.searchsorted(newlines, end))
+        pending = buffer[end:]
+
+
+def _iter_with_final(chunks: Iterator[bytes]) -> Iterator[bytes | None]:
+    yield from chunks
+    yield None
+
+
+def _records(block: _Block) -> pa.StringArray:
+    offsets = np.append(block.starts, len(block.data)).astype(np.int32)
+    array = pa.StringArray.from_buffers(len(block.starts), pa.py_buffer(offsets), pa.py_buffer(block.data))
+    return pc.utf8_rtrim(array, characters="\r\n")
+
+
+def _parse_header(text: str) -> tuple[str, list[str]]:
+    counts = {d: _count_outside_quotes(text, d) for d in DELIMITERS}
+    delimiter = max(DELIMITERS, key=lambda d: (counts[d], -DELIMITERS.index(d)))
+    fields = next(csv.reader([text], delimiter=delimiter))
+    return delimiter, _unique_names(fields)
+
+
+def _count_outside_quotes(text: str, delimiter: str) -> int:
+    return sum(part.count(delimiter) for part in text.split('"')[0::2])
+
+
+def _unique_names(fields: list[str]) -> list[str]:
+    names: list[str] = []
+    for position, name in enumerate(fields):
+        name = name.replace("\ufeff", "").strip() or f"column_{position + 1}"
+        candidate, n = name, 2
+        while candidate in names:
+            candidate, n = f"{name}_{n}", n + 1
+        names.append(candidate)
+    return names
+
+
+def _split_rows(records: pa.StringArray, lines: np.ndarray, delimiter: str, width: int) -> pa.RecordBatch:
+    """Split records into `width` string columns; odd rows (quotes, wrong width) go through csv."""
+    fast_lists = pc.split_pattern(records, delimiter)
+    counts = pc.list_value_length(fast_lists).to_numpy(zero_copy_only=False)
+    quoted = pc.match_substring(records, '"').to_numpy(zero_copy_only=False)
+    fast = (~quoted) & (counts == width)
+    fast_index = np.flatnonzero(fast)
+    slow_index = np.flatnonzero(~fast)
+
+    fast_rows = fast_lists.filter(pa.array(fast))
+    columns = [pc.list_element(fast_rows, j) for j in range(width)] if fast_index.size else [
+        pa.array([], pa.string()) for _ in range(width)]
+    slow_text = records.take(pa.array(slow_index, pa.int64())).to_pylist()
+    slow_fields = [next(csv.reader([text], delimiter=delimiter), []) for text in slow_text]
+    slow_columns = [[f[j] if j < len(f) else None for f in slow_fields] for j in range(width)]
+
+    order = np.argsort(np.concatenate((fast_index, slow_index)), kind="stable")
+    take = pa.array(order, pa.int64())
+
+    def merged(fast_part: pa.Array, slow_part: list[object], kind: pa.DataType) -> pa.Array:
+        return pa.concat_arrays([fast_part.cast(kind), pa.array(slow_part, kind)]).take(take)
+
+    field_counts = np.concatenate((counts[fast_index], [len(f) for f in slow_fields])).astype(np.int32)
+    # Only rows that needed csv keep their raw text; the others are the join of their cells.
+    raw_lines = pa.concat_arrays([pa.nulls(fast_index.size, pa.string()), pa.array(slow_text, pa.string())])
+    arrays = [
+        pa.array(lines, pa.int64()),
+        raw_lines.take(take),
+        pa.array(field_counts, pa.int32()).take(take),
+        *[merged(columns[j], slow_columns[j], pa.string()) for j in range(width)],
+    ]
+    return pa.RecordBatch.from_arrays(arrays, names=[LINE_COLUMN, RAW_LINE_COLUMN, FIELD_COUNT_COLUMN,
+                                                     *[f"c{j}" for j in range(width)]])
+
+
+def read_csv_source(storage: LakeStorage, relative: str) -> tuple[SourceFormat, Iterator[pa.RecordBatch]]:
+    """Detect the format of a landed file, then stream its data rows as Arrow record batches.
+
+    Raises FileRejected for a file that is empty, binary, badly compressed or has no header.
+    The batches carry `_source_line`, `_raw_line`, `_field_count` and one column `cN` per header
+    field, all strings; `SourceFormat.header[N]` names column `cN`.
+    """
+    encoding, compressed = _detect_encoding(storage, relative)
+    source = SourceFormat(encoding=encoding, compressed=compressed)
+    blocks = _blocks(_utf8_chunks(storage, relative, encoding))
+
+    header_records: pa.StringArray | None = None
+    header_lines: np.ndarray | None = None
+    for block in blocks:
+        records = _records(block)
+        blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(records)), 0).to_numpy(zero_copy_only=False)
+        keep = np.flatnonzero(~blank)
+        source.blank_lines += int(blank.sum())
+        if keep.size:
+            header_records = records.take(pa.array(keep, pa.int64()))
+            header_lines = block.lines[keep]
+            break
+    if header_records is None or header_lines is None:
+        raise FileRejected(FileReason.EMPTY_FILE, "the file has no header and no rows: export it again")
+
+    source.delimiter, source.header = _parse_header(header_records[0].as_py())
+    source.header_line = int(header_lines[0])
+    width = len(source.header)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        if len(header_records) > 1:
+            yield _split_rows(header_records.slice(1), header_lines[1:], source.delimiter, width)
+        for block in blocks:
+            records = _records(block)
+            blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(records)), 0)
+            source.blank_lines += pc.sum(blank).as_py() or 0
+            keep = pc.invert(blank)
+            rows = records.filter(keep)
+            if len(rows):
+                yield _split_rows(rows, block.lines[keep.to_numpy(zero_copy_only=False)], source.delimiter, width)
+
+    return source, batches()

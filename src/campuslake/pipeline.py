@@ -1,0 +1,285 @@
+"""The main job: process every pending batch of a dataset from landing to curated, exactly once.
+
+Per batch: parse (raw zone) -> validate and normalize (SQL) -> drop in-batch duplicates ->
+quarantine bad rows -> replace the batch's rows in the curated Delta table. Then the dataset's
+`_current` table takes the latest row per key, and only then does the ledger mark the batches
+done. Every write is idempotent, so a run killed at any point and run again loses nothing and
+duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from campuslake.config import Contract
+from campuslake.engines import Engine, get_engine
+from campuslake.ingest.csv_source import FileRejected, SourceFormat, read_csv_source
+from campuslake.lake.archive import archive_landed_file
+from campuslake.lake.catalog import utc_now
+from campuslake.lake.delta import CuratedTables
+from campuslake.lake.lake import Lake
+from campuslake.lake.zones import archive_path, landing_path, raw_dir
+from campuslake.transform.dedup import batch_status_sql, latest_by_key_sql
+from campuslake.transform.normalize import phone_e164_python, sql_literal
+from campuslake.validate.contract_sql import classify_sql, phone_candidates_sql
+from campuslake.validate.headers import match_header, normalize_header
+from campuslake.validate.quarantine import EXPORT_COLUMNS, EXPORT_ORIGIN, quarantine_file, write_quarantine_rows
+from campuslake.validate.reasons import FileReason
+
+log = logging.getLogger(__name__)
+
+LINEAGE_COLUMNS = ("_batch_id", "_source_file", "_source_line", "_ingested_at")
+ProgressCallback = Callable[[str, int, int], None]
+"""progress(description, completed, total): called as batches move through the run"""
+
+
+@dataclass
+class BatchOutcome:
+    batch_id: str
+    file: str
+    status: str  # loaded | rejected
+    reason: str | None = None
+    message: str | None = None
+    rows_in: int = 0
+    rows_valid: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    warnings: list[str] = field(default_factory=list)
+    source: dict[str, Any] = field(default_factory=dict)
+    """what was detected about the file: encoding, delimiter, extra columns, blank lines, replay_of"""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k != "source"}
+
+
+@dataclass
+class RunResult:
+    run_id: str | None
+    dataset: str
+    batches: list[BatchOutcome]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "dataset": self.dataset,
+                "batches": [b.as_dict() for b in self.batches]}
+
+
+def current_table(dataset: str) -> str:
+    return f"{dataset}_current"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class BatchProcessor:
+    """Takes one pending batch of one dataset through parse, validate, dedup and load."""
+
+    def __init__(self, lake: Lake, dataset: str, engine: Engine) -> None:
+        self.lake = lake
+        self.dataset = dataset
+        self.contract: Contract = lake.settings.dataset(dataset)
+        self.engine = engine
+        self.curated = CuratedTables(lake.storage)
+
+    def process(self, batch: dict[str, Any]) -> BatchOutcome:
+        source = landing_path(self.dataset, batch["sha256"])
+        if not self.lake.storage.exists(source):  # re-processing a settled batch: read the archive
+            source = archive_path(self.dataset, batch["sha256"])
+        try:
+            fmt, rows = read_csv_source(self.lake.storage, source)
+            match = match_header(fmt.header, self.contract)
+            if match.missing_required:
+                found = ", ".join(fmt.header) or "none"
+                raise FileRejected(FileReason.MISSING_REQUIRED_COLUMNS,
+                                   f"required columns missing: {', '.join(match.missing_required)} "
+                                   f"(header has: {found}); add them or map them with aliases in the contract",
+                                   line=fmt.header_line)
+            if match.ambiguous:
+                raise FileRejected(FileReason.DUPLICATE_COLUMNS,
+                                   f"columns mean the same contract column twice: {', '.join(match.ambiguous)}",
+                                   line=fmt.header_line)
+            rows_in = self._write_raw(batch, fmt, rows)
+        except FileRejected as rejected:
+            return self._reject(batch, source, rejected)
+        warnings = [f"extra columns kept in raw only: {', '.join(extra)}"
+                    for extra in [[h for h in match.extra if normalize_header(h) not in EXPORT_COLUMNS]] if extra]
+        outcome = BatchOutcome(batch["batch_id"], batch["file_name"], "loaded", rows_in=rows_in, warnings=warnings)
+        self._classify(batch, fmt, match)
+        self._load(batch, fmt, outcome)
+        outcome.source = dict(encoding=fmt.encoding, delimiter=fmt.delimiter, extra_columns=match.extra,
+                              blank_lines=fmt.blank_lines, replay_of=self._replay_of(fmt))
+        return outcome
+
+    # --- stages -----------------------------------------------------------------------------
+    def _write_raw(self, batch: dict[str, Any], fmt: SourceFormat, rows: Any) -> int:
+        """Stream the parsed rows to raw/ (all strings + lineage); returns the row count."""
+        directory = raw_dir(self.dataset, batch["batch_id"])
+        self.lake.storage.delete(directory)
+        path = f"{directory}/part-0.parquet"
+        count = 0
+        writer = None
+        with self.lake.storage.open_output(path) as out:
+            for record_batch in rows:
+                record_batch = record_batch.rename_columns(
+                    ["_source_line", "_raw_line", "_field_count", *fmt.header])
+                if writer is None:
+                    writer = pq.ParquetWriter(out, record_batch.schema, compression="zstd")
+                writer.write_batch(record_batch)
+                count += record_batch.num_rows
+            if writer is None:  # a header and no rows: still an (empty) batch
+                schema = pa.schema([("_source_line", pa.int64()), ("_raw_line", pa.string()),
+                                    ("_field_count", pa.int32()), *[(h, pa.string()) for h in fmt.header]])
+                writer = pq.ParquetWriter(out, schema, compression="zstd")
+            writer.close()
+        raw = pads.dataset(self.lake.storage.path(path), filesystem=self.lake.storage.fs, format="parquet")
+        self.engine.register("raw_batch_file", raw)
+        cells = ", ".join(f"{_quote(h)} AS c{j}" for j, h in enumerate(fmt.header))
+        self.engine.execute(f"CREATE OR REPLACE TEMP VIEW raw_batch AS SELECT _source_line, _raw_line, "
+                            f"_field_count, {cells} FROM raw_batch_file")
+        return count
+
+    def _classify(self, batch: dict[str, Any], fmt: SourceFormat, match: Any) -> None:
+        config = self.lake.settings.normalization
+        lookups: dict[str, str] = {}
+        for spec in self.contract.columns:
+            if spec.type != "phone" or spec.name not in match.positions:
+                continue
+            cell = f"c{match.positions[spec.name]}"
+            candidates = self.engine.arrow(phone_candidates_sql(spec, cell, self.contract, config, "raw_batch"))
+            digits = candidates.column("digits").to_pylist()
+            # libphonenumber only sees the distinct spellings SQL could not decide (few, not per row)
+            resolved = [phone_e164_python(d, config.default_region) for d in digits]
+            name = f"phone_lookup_{spec.name}"
+            self.engine.register(name, pa.table({"digits": pa.array(digits, pa.string()),
+                                                 "e164": pa.array(resolved, pa.string())}))
+            lookups[spec.name] = name
+        sql = classify_sql(self.contract, config, match, len(fmt.header), fmt.delimiter, "raw_batch", lookups)
+        self.engine.execute(f"CREATE OR REPLACE TABLE classified AS {sql}")
+        columns = [c.name for c in self.contract.columns]
+        self.engine.execute(f"CREATE OR REPLACE TABLE batch_rows AS {batch_status_sql('classified', columns)}")
+        self.engine.execute("DROP TABLE classified")
+
+    def _load(self, batch: dict[str, Any], fmt: SourceFormat, outcome: BatchOutcome) -> None:
+        counts = {r["_status"]: r["n"] for r in self.engine.rows(
+            "SELECT _status, count(*) AS n FROM batch_rows GROUP BY _status")}
+        outcome.rows_valid = counts.get("valid", 0)
+        outcome.rows_quarantined = counts.get("quarantined", 0)
+        outcome.rows_duplicate = counts.get("duplicate", 0)
+        lineage = (f"{sql_literal(batch['batch_id'])} AS _batch_id, {sql_literal(batch['file_name'])} AS "
+                   f"_source_file, _source_line, TIMESTAMPTZ {sql_literal(batch['landed_at'].isoformat())} "
+                   f"AS _ingested_at")
+        if outcome.rows_quarantined:
+            reason_counts = {r["code"]: r["n"] for r in self.engine.rows(
+                "SELECT reason.code AS code, count(*) AS n FROM (SELECT unnest(_reasons) AS reason "
+                "FROM batch_rows WHERE _status = 'quarantined') GROUP BY 1")}
+            cells = ", ".join(f"c{j} AS {_quote(h)}" for j, h in enumerate(fmt.header))
+            quarantined = self.engine.reader(f"""
+                SELECT {lineage}, _raw_line, {cells}, _reasons,
+                    array_to_string(list_transform(_reasons, lambda x: x.code), ';') AS _reason_codes,
+                    array_to_string(list_transform(_reasons, lambda x: x.message), '; ') AS _reason
+                FROM batch_rows WHERE _status = 'quarantined' ORDER BY _source_line""")
+            write_quarantine_rows(self.lake, self.dataset, batch["batch_id"], quarantined, fmt.header,
+                                  reason_counts)
+        columns = ", ".join(_quote(c.name) for c in self.contract.columns)
+        valid = self.engine.reader(f"SELECT {columns}, {lineage} FROM batch_rows WHERE _status = 'valid'")
+        self.curated.replace_batch(self.dataset, valid, batch["batch_id"],
+                                   {"campuslake.batch_id": batch["batch_id"]})
+        self.engine.execute("DROP TABLE batch_rows")
+
+    def _replay_of(self, fmt: SourceFormat) -> str | None:
+        """A fixed quarantine export names the batch it came from in its origin column."""
+        if EXPORT_ORIGIN not in fmt.header:
+            return None
+        origin = self.engine.scalar(f"SELECT {_quote(EXPORT_ORIGIN)} FROM raw_batch_file "
+                                    f"WHERE {_quote(EXPORT_ORIGIN)} IS NOT NULL LIMIT 1")
+        return str(origin).split(":", 1)[0] if origin else None
+
+    def _reject(self, batch: dict[str, Any], source: str, rejected: FileRejected) -> BatchOutcome:
+        quarantine_file(self.lake, self.dataset, batch, rejected.reason.value, source)
+        where = f" (line {rejected.line})" if rejected.line else ""
+        return BatchOutcome(batch["batch_id"], batch["file_name"], "rejected", rejected.reason.value,
+                            rejected.message + where)
+
+    def refresh_current(self, batch_ids: list[str]) -> None:
+        """Fold this run's rows into `<dataset>_current`: the latest row per key wins."""
+        alumni = self.curated.dataset(self.dataset)
+        if alumni is None or not batch_ids:
+            return
+        self.engine.register("curated_rows", alumni)
+        new_rows = f"SELECT * FROM curated_rows WHERE _batch_id IN ({', '.join(map(sql_literal, batch_ids))})"
+        current = self.curated.dataset(current_table(self.dataset))
+        if current is not None:
+            self.engine.register("current_rows", current)
+            new_rows = f"SELECT * FROM current_rows UNION ALL BY NAME {new_rows}"
+        sql = latest_by_key_sql(f"({new_rows})", self.contract.key, self.contract.latest_by)
+        self.curated.overwrite(current_table(self.dataset), self.engine.reader(sql),
+                               {"campuslake.batches": ",".join(batch_ids)})
+
+    def record_tables(self) -> None:
+        for table, description in [(self.dataset, f"every accepted {self.dataset} row, with lineage"),
+                                   (current_table(self.dataset), f"one current {self.dataset} row per key")]:
+            version, rows = self.curated.version_and_rows(table)
+            if version is not None:
+                self.lake.catalog.record_table(table_name=table, dataset=self.dataset, zone="curated",
+                                               path=f"curated/{table}", fmt="delta", version=version,
+                                               rows=rows, description=description)
+
+
+def settle_landing(lake: Lake, dataset: str) -> None:
+    """Archive, then remove from landing, every file whose batch is done (idempotent)."""
+    for batch in lake.catalog.batches(dataset):
+        source = landing_path(dataset, batch["sha256"])
+        if batch["status"] != "pending" and lake.storage.exists(source):
+            archive_landed_file(lake.storage, dataset, batch["sha256"])
+            lake.storage.delete(source)
+
+
+def run_pending(lake: Lake, dataset: str = "alumni", *, engine: Engine | None = None,
+                progress: ProgressCallback | None = None) -> RunResult:
+    """Process every pending batch of `dataset`; returns per-batch accounting."""
+    lake.settings.dataset(dataset)  # fail early on an unknown dataset
+    pending = lake.catalog.batches(dataset, status="pending")
+    settle_landing(lake, dataset)
+    if not pending:
+        return RunResult(None, dataset, [])
+    own_engine = engine is None
+    engine = engine or get_engine(lake.settings.engine)
+    run_id = lake.catalog.start_run(dataset)
+    outcomes: list[BatchOutcome] = []
+    try:
+        processor = BatchProcessor(lake, dataset, engine)
+        for done, batch in enumerate(pending):
+            if progress:
+                progress(f"{batch['file_name']}", done, len(pending))
+            outcomes.append(processor.process(batch))
+        if progress:
+            progress("updating current rows", len(pending), len(pending))
+        processor.refresh_current([o.batch_id for o in outcomes if o.status == "loaded"])
+        processor.record_tables()
+        finished = utc_now()
+        lake.catalog.finish_batches(_ledger_update(o, run_id, finished) for o in outcomes)
+        lake.catalog.finish_run(run_id, status="succeeded", batches_done=len(outcomes),
+                                rows_in=sum(o.rows_in for o in outcomes))
+    except BaseException as exc:
+        lake.catalog.finish_run(run_id, status="failed", batches_done=0, error=str(exc)[:2000])
+        raise
+    finally:
+        if own_engine:
+            engine.close()
+    settle_landing(lake, dataset)
+    return RunResult(run_id, dataset, outcomes)
+
+
+def _ledger_update(outcome: BatchOutcome, run_id: str, finished: Any) -> dict[str, Any]:
+    return dict(
+        batch_id=outcome.batch_id, status=outcome.status, reason=outcome.reason, message=outcome.message,
+        rows_in=outcome.rows_in, rows_valid=outcome.rows_valid, rows_quarantined=outcome.rows_quarantined,
+        rows_duplicate=outcome.rows_duplicate, run_id=run_id, processed_at=finished, **outcome.source,
+    )

@@ -1,0 +1,45 @@
+"""A read-only SQL session over the curated tables and the answers' views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from campuslake.engines import Engine, get_engine
+from campuslake.errors import UsageError
+from campuslake.lake.delta import CuratedTables
+from campuslake.lake.lake import Lake
+from campuslake.serve.answers import answer_views
+
+
+class QuerySession:
+    """Curated Delta tables as views (current version), plus `answer_*` views; nothing can write."""
+
+    def __init__(self, lake: Lake, engine: Engine | None = None) -> None:
+        self.lake = lake
+        self.engine = engine or get_engine(lake.settings.engine)
+        curated = CuratedTables(lake.storage)
+        self.tables: list[str] = []
+        for dataset in lake.settings.datasets:
+            for table in (dataset, f"{dataset}_current"):
+                data = curated.dataset(table)
+                if data is not None:
+                    self.engine.register(table, data)
+                    self.tables.append(table)
+        if "alumni_current" in self.tables:
+            settings = lake.settings
+            for name, sql in answer_views(settings.excellent_threshold, settings.top_n_per_department).items():
+                self.engine.execute(f"CREATE VIEW {name} AS {sql}")
+                self.tables.append(name)
+        self.engine.seal()
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        if not self.engine.is_read_only(sql):
+            raise UsageError("only read-only queries (SELECT, WITH, DESCRIBE, SHOW...) are allowed", sql=sql)
+        return self.engine.rows(sql)
+
+    def require(self, table: str) -> None:
+        if table not in self.tables:
+            raise UsageError(f"{table} does not exist yet: ingest files and run `campuslake run` first")
+
+    def close(self) -> None:
+        self.engine.close()

@@ -1,0 +1,1 @@
+"""Validation: dataset contracts compiled to SQL predicates, reason codes and quarantine."""

@@ -1,0 +1,101 @@
+"""Quarantine zone: rejected rows (raw cells + reasons) and rejected files, listed and exported."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from campuslake.errors import UsageError
+from campuslake.lake.lake import Lake
+from campuslake.lake.zones import quarantine_file_path, quarantine_rows_path
+
+# Columns a quarantine export adds after the original ones; re-ingest recognizes and drops them.
+EXPORT_REASON_CODES = "campuslake_reason_codes"
+EXPORT_REASON = "campuslake_reason"
+EXPORT_ORIGIN = "campuslake_origin"
+EXPORT_RAW_LINE = "campuslake_raw_line"
+EXPORT_COLUMNS = (EXPORT_REASON_CODES, EXPORT_REASON, EXPORT_ORIGIN, EXPORT_RAW_LINE)
+HEADER_METADATA_KEY = b"campuslake.source_header"
+
+
+def write_quarantine_rows(lake: Lake, dataset: str, batch_id: str, rows: pa.RecordBatchReader,
+                          header: list[str], reason_counts: dict[str, int]) -> int:
+    """Write a batch's quarantined rows to quarantine/ and index them; returns the row count."""
+    path = quarantine_rows_path(dataset, batch_id)
+    count = 0
+    schema = rows.schema.with_metadata({HEADER_METADATA_KEY: json.dumps(header).encode()})
+    with lake.storage.open_output(path) as out, pq.ParquetWriter(out, schema, compression="zstd") as writer:
+        for batch in rows:
+            count += batch.num_rows
+            writer.write_batch(batch.replace_schema_metadata(schema.metadata))
+    lake.catalog.index_quarantine(batch_id=batch_id, dataset=dataset, kind="rows", path=path,
+                                  rows=count, reason_counts=reason_counts)
+    return count
+
+
+def quarantine_file(lake: Lake, dataset: str, batch: dict[str, Any], reason: str, source: str) -> str:
+    """Keep a rejected file byte for byte next to its reason."""
+    path = quarantine_file_path(dataset, batch["sha256"], batch["file_name"])
+    with lake.storage.open_input(source) as stream, lake.storage.open_output(path) as out:
+        while chunk := stream.read(8 << 20):
+            out.write(chunk)
+    lake.catalog.index_quarantine(batch_id=batch["batch_id"], dataset=dataset, kind="file", path=path,
+                                  rows=0, reason_counts={reason: 1})
+    return path
+
+
+def list_quarantine(lake: Lake, dataset: str | None = None) -> list[dict[str, Any]]:
+    entries = []
+    for entry in lake.catalog.quarantine_entries(dataset):
+        batch = lake.catalog.batch(entry["batch_id"]) or {}
+        entries.append({
+            "batch_id": entry["batch_id"],
+            "dataset": entry["dataset"],
+            "file": entry["file_name"],
+            "kind": entry["kind"],
+            "rows": entry["rows"],
+            "reasons": entry["reason_counts"],
+            "message": batch.get("message"),
+            "path": lake.storage.uri(entry["path"]),
+            "replayed_by": lake.catalog.replays_of(entry["batch_id"]),
+        })
+    return entries
+
+
+def read_quarantine_rows(lake: Lake, batch_id: str) -> pa.Table:
+    entry = next((e for e in lake.catalog.quarantine_entries() if e["batch_id"] == batch_id), None)
+    if entry is None:
+        raise UsageError(f"batch {batch_id} has nothing in quarantine; see `campuslake quarantine list`")
+    if entry["kind"] != "rows":
+        raise UsageError(f"batch {batch_id} was rejected as a whole file; its bytes are at "
+                         f"{lake.storage.uri(entry['path'])}")
+    return lake.storage.read_parquet(entry["path"])
+
+
+def export_quarantine(lake: Lake, batch_id: str, out: Path) -> int:
+    """Write the batch's rejected rows as CSV in their original columns plus reason columns.
+
+    Fix the values, then ingest the file again: the reason columns are ignored on the way in,
+    and the new batch records which batch it replays.
+    """
+    table = read_quarantine_rows(lake, batch_id)
+    header = json.loads(table.schema.metadata[HEADER_METADATA_KEY])
+    batch = lake.catalog.batch(batch_id) or {}
+    data = {name: table.column(name).to_pylist() for name in header}
+    codes = table.column("_reason_codes").to_pylist()
+    messages = table.column("_reason").to_pylist()
+    lines = table.column("_source_line").to_pylist()
+    raw_lines = table.column("_raw_line").to_pylist()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*header, *EXPORT_COLUMNS])
+        for i in range(table.num_rows):
+            origin = f"{batch_id}:{batch.get('file_name', '')}:{lines[i]}"
+            writer.writerow([*(data[h][i] for h in header), codes[i], messages[i], origin, raw_lines[i]])
+    return table.num_rows

@@ -29,7 +29,7 @@ lock: | $(UV)
 demo: setup
 	rm -rf $(DEMO_DIR)
 	$(CL) generate alumni --rows 20000 --files 4 --seed 7 --bad-rate 0.02 --dup-rate 0.05 --out $(DEMO_DIR)/incoming
-	$(CL) --lake $(DEMO_DIR)/lake ingest alumni $(DEMO_DIR)/incoming/*
+	$(CL) --lake $(DEMO_DIR)/lake ingest alumni $(DEMO_DIR)/incoming/*.csv*
 	$(CL) --lake $(DEMO_DIR)/lake run
 	$(CL) --lake $(DEMO_DIR)/lake report alumni
 	$(CL) --lake $(DEMO_DIR)/lake quarantine list

@@ -242,7 +242,7 @@ def generate_alumni_command(
                                    dup_rate=dup_rate, repeat_rate=repeat_rate, file_mess=file_mess,
                                    bad_files=bad_files,
                                    progress=lambda done, total: progress.update(task, completed=done, total=total))
-    err.print(f"wrote {len(manifest.files)} files to {out_dir} (answer key in {manifest.key_dir})")
+    err.print(f"wrote {len(manifest.files)} files to {out_dir} (answer key in {manifest.answer_key_dir})")
 
 
 @app.command("config")

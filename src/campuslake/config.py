@@ -11,7 +11,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from campuslake.errors import ConfigError
+from campuslake.errors import ConfigError, UsageError
 
 ColumnType = Literal["string", "integer", "timestamp", "email", "phone"]
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -104,7 +104,7 @@ class Settings(_Strict):
         if name not in self.datasets:
             from campuslake.registry import did_you_mean
 
-            raise ConfigError(f"unknown dataset {name!r}{did_you_mean(name, self.datasets)}")
+            raise UsageError(f"unknown dataset {name!r}{did_you_mean(name, self.datasets)}")
         return self.datasets[name]
 
 

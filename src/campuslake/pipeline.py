@@ -151,8 +151,8 @@ class BatchProcessor:
         for spec in self.contract.columns:
             if spec.type != "phone" or spec.name not in match.positions:
                 continue
-            cell = f"c{match.positions[spec.name]}"
-            candidates = self.engine.arrow(phone_candidates_sql(spec, cell, self.contract, config, "raw_batch"))
+            candidates = self.engine.arrow(
+                phone_candidates_sql(self.contract, config, match, spec.name, "raw_batch"))
             digits = candidates.column("digits").to_pylist()
             # libphonenumber only sees the distinct spellings SQL could not decide (few, not per row)
             resolved = [phone_e164_python(d, config.default_region) for d in digits]

@@ -8,6 +8,7 @@ import duckdb
 import pyarrow as pa
 
 from campuslake.engines.base import ArrowSource, Engine
+from campuslake.engines.functions import SQL_FUNCTIONS
 
 
 class DuckDBEngine(Engine):
@@ -27,6 +28,10 @@ class DuckDBEngine(Engine):
             settings["threads"] = str(threads)
         for key, value in settings.items():
             self._con.execute(f"SET {key} = '{value}'")
+        varchar = duckdb.sqltype("VARCHAR")
+        for name, function in SQL_FUNCTIONS.items():
+            self._con.create_function(name, function, [varchar], varchar, type="arrow",
+                                      side_effects=False)
 
     def _execute(self, sql: str) -> None:
         self._con.execute(sql)

@@ -2,6 +2,8 @@
 
 The result has one row per input row: the typed, normalized contract columns, the raw cells,
 and `_reasons`, a list of {code, column, value, message} (empty for a valid row).
+Each column is computed in stages (present -> normalized -> typed), one select per stage, so
+no expression is evaluated twice however many checks refer to it.
 """
 
 from __future__ import annotations
@@ -20,17 +22,36 @@ REASONS = "_reasons"
 
 @dataclass(frozen=True)
 class ColumnSQL:
-    """The SQL pieces of one contract column, all over the raw cell."""
+    """The SQL of one contract column; each stage refers to the previous one by column name."""
 
     spec: ColumnSpec
+    index: int
     cell: str
-    """raw cell (VARCHAR), NULL when the file lacks the column"""
-    present: str
-    """cell with null tokens removed and spaces collapsed (NULL = no value)"""
-    normalized: str
-    """after the column's normalization rules"""
-    typed: str
-    """the curated value (typed, canonical), NULL when it cannot be made"""
+    """raw cell column (`cN`), or a NULL literal when the file lacks the column"""
+    present_sql: str
+    """over `cell`: null tokens removed and spaces collapsed (NULL = no value)"""
+    normalized_sql: str = ""
+    """over `present`: after the column's normalization rules"""
+    typed_sql: str = ""
+    """over `normalized` (and `digits` for phones): the curated value, NULL when it cannot be made"""
+    digits_sql: str | None = None
+    """over `normalized`, phones only: the number without formatting (the lookup join key)"""
+
+    @property
+    def present(self) -> str:
+        return f"p{self.index}"
+
+    @property
+    def normalized(self) -> str:
+        return f"n{self.index}"
+
+    @property
+    def digits(self) -> str:
+        return f"d{self.index}"
+
+    @property
+    def typed(self) -> str:
+        return f"t{self.index}"
 
 
 def _quote_identifier(name: str) -> str:
@@ -47,28 +68,72 @@ def _spellings(spec: ColumnSpec) -> dict[str, str]:
     return mapping
 
 
-def column_sql(spec: ColumnSpec, cell: str, contract: Contract, config: NormalizationConfig,
+def column_sql(spec: ColumnSpec, index: int, cell: str, contract: Contract, config: NormalizationConfig,
                phone_lookup: str | None = None) -> ColumnSQL:
     tokens = sorted({t.strip().lower() for t in contract.null_tokens} - {""})
     collapsed = rules.collapse_spaces(cell)
-    present = f"CASE WHEN lower({collapsed}) IN {sql_list(tokens)} THEN NULL ELSE {collapsed} END" if tokens else collapsed
-    normalized = rules.apply_rules(present, spec.normalize, config)
+    present = (f"CASE WHEN lower({collapsed}) IN {sql_list(tokens)} THEN NULL ELSE {collapsed} END"
+               if tokens else collapsed)
+    column = ColumnSQL(spec, index, cell, present)
+    normalized = rules.apply_rules(column.present, spec.normalize, config)
+    value, digits = column.normalized, None
     if spec.type == "integer":
-        typed = f"CASE WHEN regexp_full_match({normalized}, '[+-]?[0-9]{{1,18}}') THEN CAST({normalized} AS BIGINT) END"
+        typed = f"CASE WHEN regexp_full_match({value}, '[+-]?[0-9]{{1,18}}') THEN CAST({value} AS BIGINT) END"
     elif spec.type == "timestamp":
-        typed = rules.timestamp(normalized, spec.formats)
+        typed = rules.timestamp(value, spec.formats)
     elif spec.type == "email":
-        lowered, valid = rules.email(normalized)
+        lowered, valid = rules.email(value)
         typed = f"CASE WHEN {valid} THEN {lowered} END"
     elif spec.type == "phone":
-        digits = rules.phone_digits(normalized)
-        fast = rules.phone_e164(digits, config.default_region)
+        digits = rules.phone_digits(value)
+        fast = rules.phone_e164(column.digits, config.default_region)
         typed = f"coalesce({fast}, {phone_lookup}.e164)" if phone_lookup else fast
     elif spec.allowed or spec.canonical:
-        typed = rules.canonical_value(normalized, _spellings(spec))
+        typed = rules.canonical_value(value, _spellings(spec))
     else:
-        typed = normalized
-    return ColumnSQL(spec, cell, present, normalized, typed)
+        typed = value
+    return ColumnSQL(spec, index, cell, present, normalized, typed, digits)
+
+
+def by_value(spec: ColumnSpec) -> bool:
+    """Vocabulary columns (allowed/canonical values) repeat a few spellings over many rows: their
+    whole chain runs once per distinct spelling and joins back, instead of once per row."""
+    return bool(spec.allowed or spec.canonical)
+
+
+def _stages(columns: list[ColumnSQL], source: str, lookups: dict[str, str] | None = None) -> str:
+    """present -> normalized (+ digits) -> typed for `columns`, as nested selects over `source`;
+    phone columns in `lookups` join their (digits, e164) relation before the typed stage."""
+    if not columns:
+        return source
+    lookups = lookups or {}
+    present = ", ".join(f"{c.present_sql} AS {c.present}" for c in columns)
+    normalized = ", ".join(f"{c.normalized_sql} AS {c.normalized}" for c in columns)
+    digits = "".join(f", {c.digits_sql} AS {c.digits}" for c in columns if c.digits_sql)
+    typed = ", ".join(f"{c.typed_sql} AS {c.typed}" for c in columns)
+    joins = " ".join(f"LEFT JOIN {lookups[c.spec.name]} AS lookup_{c.spec.name} "
+                     f"ON lookup_{c.spec.name}.digits = s.{c.digits}"
+                     for c in columns if c.spec.name in lookups)
+    return (f"(SELECT s.*, {typed} FROM (SELECT *{digits} FROM (SELECT *, {normalized} FROM "
+            f"(SELECT *, {present} FROM {source}))) AS s {joins})")
+
+
+def _staged(columns: list[ColumnSQL], relation: str, keep: str, lookups: dict[str, str],
+            by_value_columns: dict[int, ColumnSQL]) -> str:
+    """Every column's stages over `relation`. Columns in `by_value_columns` (index -> the column
+    built over a cell named `cell`) are computed once per distinct cell and joined back."""
+    base = f"(SELECT {keep} FROM {relation})"
+    if by_value_columns:
+        joins, picked = [], []
+        for index, column in by_value_columns.items():
+            cell = next(c.cell for c in columns if c.index == index)
+            distinct = f"(SELECT DISTINCT {cell} AS cell FROM {relation})"
+            joins.append(f"LEFT JOIN {_stages([column], distinct)} AS v{index} "
+                         f"ON v{index}.cell IS NOT DISTINCT FROM base.{cell}")
+            picked += [f"v{index}.{ref}" for ref in (column.present, column.normalized, column.typed)]
+        base = f"(SELECT base.*, {', '.join(picked)} FROM {base} AS base {' '.join(joins)})"
+    inline = [c for c in columns if c.index not in by_value_columns]
+    return _stages(inline, base, lookups)
 
 
 _TYPE_WORDS = {"integer": "a whole number", "timestamp": "a date/time in a known format"}
@@ -112,53 +177,55 @@ def _checks(column: ColumnSQL) -> list[str]:
             for condition, code, message in checks]
 
 
-def phone_candidates_sql(spec: ColumnSpec, cell: str, contract: Contract, config: NormalizationConfig,
-                         relation: str) -> str:
+def _columns(contract: Contract, config: NormalizationConfig, match: HeaderMatch,
+             phone_lookups: dict[str, str]) -> tuple[list[ColumnSQL], dict[int, ColumnSQL]]:
+    """Each contract column over its cell, and the by-value ones again over a cell named `cell`."""
+    columns, by_value_columns = [], {}
+    for index, spec in enumerate(contract.columns):
+        position = match.positions.get(spec.name)
+        cell = f"c{position}" if position is not None else "CAST(NULL AS VARCHAR)"
+        lookup = f"lookup_{spec.name}" if spec.name in phone_lookups else None
+        columns.append(column_sql(spec, index, cell, contract, config, lookup))
+        if position is not None and by_value(spec):
+            by_value_columns[index] = column_sql(spec, index, "cell", contract, config)
+    return columns, by_value_columns
+
+
+def phone_candidates_sql(contract: Contract, config: NormalizationConfig, match: HeaderMatch,
+                         column: str, relation: str) -> str:
     """Distinct phone spellings SQL cannot decide; they are resolved with libphonenumber."""
-    column = column_sql(spec, cell, contract, config)
-    digits = rules.phone_digits(column.normalized)
-    return f"SELECT DISTINCT {digits} AS digits FROM {relation} WHERE {digits} IS NOT NULL AND ({column.typed}) IS NULL"
+    columns, _ = _columns(contract, config, match, {})
+    phone = next(c for c in columns if c.spec.name == column)
+    return (f"SELECT DISTINCT {phone.digits} AS digits FROM {_stages([phone], relation)} "
+            f"WHERE {phone.digits} IS NOT NULL AND {phone.typed} IS NULL")
 
 
 def classify_sql(contract: Contract, config: NormalizationConfig, match: HeaderMatch, width: int,
                  delimiter: str, relation: str, phone_lookups: dict[str, str]) -> str:
     """SQL returning every row of `relation` with typed columns, raw cells and `_reasons`.
 
+    `relation` has `_source_line`, `_raw_line`, `_field_count` and cells `c0..c{width-1}`;
     `phone_lookups` maps a phone column to a relation (digits, e164) from phone_candidates_sql.
     """
-    columns = []
-    joins = []
-    for spec in contract.columns:
-        position = match.positions.get(spec.name)
-        cell = f"r.c{position}" if position is not None else "CAST(NULL AS VARCHAR)"
-        lookup = None
-        if spec.name in phone_lookups:
-            lookup = f"lookup_{spec.name}"
-            digits = rules.phone_digits(column_sql(spec, cell, contract, config).normalized)
-            joins.append(f"LEFT JOIN {phone_lookups[spec.name]} AS {lookup} ON {lookup}.digits = {digits}")
-        columns.append(column_sql(spec, cell, contract, config, lookup))
-
-    field_reason = (
-        f"CASE WHEN r.{FIELD_COUNT} > {width} THEN [{{'code': '{RowReason.TOO_MANY_FIELDS.value}', "
-        f"'column': CAST(NULL AS VARCHAR), 'value': CAST(NULL AS VARCHAR), 'message': 'the line has ' || "
-        f"r.{FIELD_COUNT} || ' fields but the header has {width}'}}] "
-        f"WHEN r.{FIELD_COUNT} < {width} THEN [{{'code': '{RowReason.TOO_FEW_FIELDS.value}', "
-        f"'column': CAST(NULL AS VARCHAR), 'value': CAST(NULL AS VARCHAR), 'message': 'the line has ' || "
-        f"r.{FIELD_COUNT} || ' fields but the header has {width}'}}]"
-    )
+    columns, by_value_columns = _columns(contract, config, match, phone_lookups)
+    cells = ", ".join(f"c{j}" for j in range(width))
+    keep = f"_source_line, _raw_line, {FIELD_COUNT}, {cells}"
+    field_count_reason = " ".join(
+        f"WHEN {FIELD_COUNT} {op} {width} THEN [{{'code': '{code.value}', 'column': CAST(NULL AS VARCHAR), "
+        f"'value': CAST(NULL AS VARCHAR), 'message': 'the line has ' || {FIELD_COUNT} || "
+        f"' fields but the header has {width}'}}]"
+        for op, code in ((">", RowReason.TOO_MANY_FIELDS), ("<", RowReason.TOO_FEW_FIELDS)))
     checks = ",\n            ".join(check for column in columns for check in _checks(column))
-    cells = ", ".join(f"r.c{j}" for j in range(width))
-    typed = ",\n        ".join(f"{c.typed} AS {_quote_identifier(c.spec.name)}" for c in columns)
+    typed = ",\n    ".join(f"{c.typed} AS {_quote_identifier(c.spec.name)}" for c in columns)
     return f"""
 SELECT
-    r._source_line,
-    coalesce(r._raw_line, concat_ws({sql_literal(delimiter)}, {cells})) AS _raw_line,
+    _source_line,
+    coalesce(_raw_line, concat_ws({sql_literal(delimiter)}, {cells})) AS _raw_line,
     {cells},
     {typed},
-    {field_reason}
+    CASE {field_count_reason}
     ELSE list_filter([
             {checks}
         ], lambda x: x IS NOT NULL) END AS {REASONS}
-FROM {relation} AS r
-{chr(10).join(joins)}
+FROM {_staged(columns, relation, keep, phone_lookups, by_value_columns)}
 """

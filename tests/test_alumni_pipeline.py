@@ -1,0 +1,205 @@
+"""The alumni pipeline end to end (real CLI, DuckDB, Delta files), checked against the answer key."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import AnswerKey, curated, run_cli
+
+CLEAN_COLUMNS = ["employee_id", "employee_name", "college_degree", "department", "job_role", "campus",
+                 "email", "phone", "performance_rating", "submission_date"]
+LINEAGE = ["_batch_id", "_source_file", "_source_line", "_ingested_at"]
+
+
+def _by_file_line(rows: list[dict[str, Any]], file_key: str, line_key: str) -> dict[tuple[str, int], dict]:
+    return {(r[file_key], r[line_key]): r for r in rows}
+
+
+def test_every_batch_is_accounted_for_as_the_answer_key_says(loaded_lake, messy_exports):
+    _lake, result = loaded_lake
+    _files, key = messy_exports
+    got = {b["file"]: b for b in result["batches"]}
+    expected = {f["file"]: f for f in key.files}
+    assert set(got) == set(expected)
+    for name, want in expected.items():
+        batch = got[name]
+        assert batch["rows_in"] == batch["rows_valid"] + batch["rows_quarantined"] + batch["rows_duplicate"]
+        for field in ("status", "reason", "rows_in", "rows_valid", "rows_quarantined", "rows_duplicate"):
+            assert batch[field] == want[field], f"{name}: {field}"
+
+
+def test_curated_rows_are_the_answer_keys_clean_rows_with_lineage(loaded_lake, messy_exports):
+    lake, _ = loaded_lake
+    _files, key = messy_exports
+    expected_rows = key.rows.filter(pc.equal(key.rows["status"], "valid")).to_pylist()
+    expected = _by_file_line(expected_rows, "file", "line")
+    alumni = curated(lake, "alumni")
+    assert alumni.column_names == CLEAN_COLUMNS + LINEAGE
+    got = _by_file_line(alumni.to_pylist(), "_source_file", "_source_line")
+    assert got.keys() == expected.keys()
+    for origin, row in got.items():
+        want = expected[origin]
+        for column in CLEAN_COLUMNS:
+            assert row[column] == want[column], f"{origin} {column}"
+        assert row["_batch_id"] and row["_ingested_at"] is not None
+
+
+def test_cleaned_values_keep_no_mess(loaded_lake):
+    lake, _ = loaded_lake
+    from campuslake.config import load_settings
+
+    settings = load_settings()
+    contract = settings.dataset("alumni")
+    rows = curated(lake, "alumni").to_pylist()
+    assert rows
+    honorific = re.compile(rf"^({'|'.join(settings.normalization.honorifics)})\.?\s", re.I)
+    suffix = re.compile(rf"[\s,]({'|'.join(settings.normalization.suffixes)})\.?$", re.I)
+    roles = set(contract.column("job_role").canonical)
+    for row in rows:
+        for column in ("employee_name", "college_degree", "department", "job_role", "campus", "email", "phone"):
+            value = row[column]
+            if value is not None:
+                assert value == value.strip() and "  " not in value, (column, value)
+        assert not honorific.search(row["employee_name"]) and not suffix.search(row["employee_name"])
+        assert row["job_role"] in roles
+        assert row["department"] in contract.column("department").allowed
+        assert row["phone"] is None or re.fullmatch(r"\+639\d{9}", row["phone"]), row["phone"]
+        assert row["email"] is None or row["email"] == row["email"].lower()
+
+
+def test_every_quarantined_row_is_retrievable_with_reason_and_origin(loaded_lake, messy_exports):
+    lake, result = loaded_lake
+    _files, key = messy_exports
+    batch_of = {b["file"]: b["batch_id"] for b in result["batches"]}
+    expected = key.rows.filter(pc.equal(key.rows["status"], "quarantined")).to_pylist()
+    assert expected, "the generated data must contain bad rows"
+    stored: dict[tuple[str, int], dict] = {}
+    for path in (lake / "quarantine" / "alumni" / "rows").rglob("*.parquet"):
+        stored |= _by_file_line(pq.read_table(path).to_pylist(), "_source_file", "_source_line")
+    assert len(stored) == len(expected)
+    for want in expected:
+        row = stored[(want["file"], want["line"])]
+        codes = row["_reason_codes"].split(";")
+        assert want["reason_code"] in codes, (want["file"], want["line"], codes)
+        assert row["_batch_id"] == batch_of[want["file"]]
+        assert row["_raw_line"] and row["_reason"]
+        assert all(r["message"] for r in row["_reasons"])
+
+
+def test_quarantine_export_gives_original_columns_plus_reasons(loaded_lake, messy_exports, tmp_path):
+    lake, result = loaded_lake
+    _files, key = messy_exports
+    listed = run_cli(lake, "quarantine", "list", "--json").json()
+    rows_entry = next(e for e in listed if e["kind"] == "rows")
+    out = tmp_path / "fix.csv"
+    run_cli(lake, "quarantine", "export", rows_entry["batch_id"], "--out", str(out), check=True)
+    with out.open(newline="", encoding="utf-8") as handle:
+        exported = list(csv.DictReader(handle))
+    layout = next(entry for entry in key.layouts if entry["file"] == rows_entry["file"])
+    assert list(exported[0])[: len(layout["header"])] == layout["header"]
+    assert len(exported) == rows_entry["rows"]
+    assert all(r["campuslake_reason_codes"] and r["campuslake_reason"] for r in exported)
+    assert all(r["campuslake_origin"].startswith(rows_entry["batch_id"] + ":") for r in exported)
+
+
+def test_rejected_files_are_kept_byte_for_byte_with_their_reason(loaded_lake, messy_exports):
+    lake, _ = loaded_lake
+    files, key = messy_exports
+    listed = {e["file"]: e for e in run_cli(lake, "quarantine", "list", "--json").json() if e["kind"] == "file"}
+    rejected = [f for f in key.files if f["status"] == "rejected"]
+    assert {f["file"] for f in rejected} == set(listed)
+    for entry in rejected:
+        kept = lake / "quarantine" / "alumni" / "files"
+        matches = list(kept.glob(f"*/{entry['file']}"))
+        assert len(matches) == 1
+        original = next(f for f in files if f.name == entry["file"])
+        assert matches[0].read_bytes() == original.read_bytes()
+        assert listed[entry["file"]]["reasons"] == {entry["reason"]: 1}
+        assert listed[entry["file"]]["message"]
+
+
+def test_current_and_the_five_answers_match_the_answer_key(loaded_lake, messy_exports):
+    lake, _ = loaded_lake
+    _files, key = messy_exports
+    current = {r["employee_id"]: r for r in curated(lake, "alumni_current").to_pylist()}
+    expected = {r["employee_id"]: r for r in key.current.to_pylist()}
+    assert current.keys() == expected.keys()
+    for employee_id, want in expected.items():
+        assert {c: current[employee_id][c] for c in CLEAN_COLUMNS} == {c: want[c] for c in CLEAN_COLUMNS}
+    answers = run_cli(lake, "report", "alumni", "--json").json()
+    assert answers == pytest.approx(key.answers) if False else _same_answers(answers, key.answers)
+
+
+def _same_answers(got: dict[str, Any], want: dict[str, Any]) -> bool:
+    assert got["alumni"] == want["alumni"]
+    for section in ("degrees", "campuses", "departments", "job_roles"):
+        assert len(got[section]) == len(want[section]), section
+        for g, w in zip(got[section], want[section], strict=True):
+            assert g.keys() == w.keys()
+            for field, value in w.items():
+                assert g[field] == (pytest.approx(value, abs=1e-4) if isinstance(value, float) else value)
+    assert got["top_employees"] == want["top_employees"]
+    return True
+
+
+def test_query_returns_rows_and_refuses_writes(loaded_lake):
+    lake, _ = loaded_lake
+    rows = run_cli(lake, "query", "select count(*) as n from alumni_current", "--json").json()
+    assert rows == [{"n": curated(lake, "alumni_current").num_rows}]
+    views = run_cli(lake, "query", "select * from answer_top_employees limit 3", "--json").json()
+    assert [r["rank"] for r in views] == [1, 2, 3]
+    refused = run_cli(lake, "query", "delete from alumni")
+    assert refused.code == 2 and "read-only" in refused.stderr
+    outside = run_cli(lake, "query", "select * from read_csv('/etc/hostname')")
+    assert outside.code == 1 and "disabled" in outside.stderr
+
+
+def test_reingesting_and_rerunning_change_nothing(loaded_lake, messy_exports):
+    lake, _ = loaded_lake
+    files, _key = messy_exports
+    versions = {t: _delta_version(lake, t) for t in ("alumni", "alumni_current")}
+    snapshot = _tree_digest(lake)
+    again = run_cli(lake, "ingest", "alumni", *map(str, files), "--json").json()
+    assert {r["status"] for r in again} == {"duplicate"}
+    assert run_cli(lake, "run", "--json").json()["batches"] == []
+    assert {t: _delta_version(lake, t) for t in versions} == versions
+    assert _tree_digest(lake) == snapshot
+
+
+def test_archive_holds_each_file_once_and_landing_is_empty(loaded_lake, messy_exports):
+    lake, _ = loaded_lake
+    files, _key = messy_exports
+    archived = list((lake / "archive").rglob("*.gz"))
+    assert len(archived) == len({hashlib.sha256(f.read_bytes()).hexdigest() for f in files})
+    assert not any(p.is_file() for p in (lake / "landing").rglob("*"))
+
+
+def test_usage_errors_exit_2_and_say_what_is_wrong(tmp_path):
+    unknown = run_cli(tmp_path / "lake", "ingest", "alumnni", str(tmp_path))
+    assert unknown.code == 2 and "did you mean 'alumni'" in unknown.stderr
+    missing = run_cli(tmp_path / "lake", "ingest", "alumni", str(tmp_path / "nope.csv"))
+    assert missing.code == 2 and "nope.csv" in missing.stderr
+    bad_config = tmp_path / "bad.yaml"
+    bad_config.write_text("datasets: [unclosed\n")
+    broken = run_cli(tmp_path / "lake", "--config", str(bad_config), "batches")
+    assert broken.code == 1 and "bad.yaml" in broken.stderr and "line" in broken.stderr
+
+
+def _delta_version(lake: Path, table: str) -> int:
+    from deltalake import DeltaTable
+
+    return DeltaTable(str(lake / "curated" / table)).version()
+
+
+def _tree_digest(lake: Path) -> dict[str, str]:
+    """Every data file in the lake and its hash (the catalog database is left out: it logs arrivals)."""
+    return {str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(lake.rglob("*")) if p.is_file() and "_catalog" not in p.parts}

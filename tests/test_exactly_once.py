@@ -1,0 +1,127 @@
+"""Exactly-once: ingestion order does not matter, and a run killed mid-load loses and duplicates nothing."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from deltalake import DeltaTable
+
+from conftest import CLI, AnswerKey, curated, run_cli
+
+CLEAN_COLUMNS = ["employee_id", "employee_name", "college_degree", "department", "job_role", "campus",
+                 "email", "phone", "performance_rating", "submission_date"]
+
+
+@pytest.fixture(scope="module")
+def v2_exports(tmp_path_factory) -> tuple[list[Path], AnswerKey]:
+    """Form v2 only: every row has a submission date, so 'latest' never depends on ingest time."""
+    from campuslake.synth import generate_alumni
+
+    manifest = generate_alumni(tmp_path_factory.mktemp("v2"), rows=3000, files=5, seed=5, schema="v2",
+                               bad_rate=0.03, dup_rate=0.03, repeat_rate=0.2, file_mess=True,
+                               bad_files=False)
+    return list(manifest.files), AnswerKey(manifest.answer_key_dir)
+
+
+def _rows_by_origin(lake: Path, table: str) -> dict[tuple[str, int], dict]:
+    return {(r["_source_file"], r["_source_line"]): {c: r[c] for c in CLEAN_COLUMNS + ["_batch_id"]}
+            for r in curated(lake, table).to_pylist()}
+
+
+@pytest.mark.parametrize("order_seed", [1, 2])
+def test_current_rows_do_not_depend_on_ingestion_order(v2_exports, tmp_path, order_seed):
+    files, key = v2_exports
+    in_order = tmp_path / "in_order"
+    for path in files:  # one ingest and one run per file, oldest first
+        run_cli(in_order, "ingest", "alumni", str(path), check=True)
+        run_cli(in_order, "run", check=True)
+    shuffled = files[:]
+    random.Random(order_seed).shuffle(shuffled)
+    reversed_lake = tmp_path / "shuffled"
+    for path in shuffled:
+        run_cli(reversed_lake, "ingest", "alumni", str(path), check=True)
+        run_cli(reversed_lake, "run", check=True)
+    assert _rows_by_origin(in_order, "alumni_current") == _rows_by_origin(reversed_lake, "alumni_current")
+    assert _rows_by_origin(in_order, "alumni") == _rows_by_origin(reversed_lake, "alumni")
+    expected = {r["employee_id"]: {c: r[c] for c in CLEAN_COLUMNS} for r in key.current.to_pylist()}
+    got = {r["employee_id"]: {c: r[c] for c in CLEAN_COLUMNS} for r in curated(reversed_lake, "alumni_current").to_pylist()}
+    assert got == expected
+
+
+@pytest.mark.slow
+def test_a_run_killed_mid_load_and_run_again_loses_and_duplicates_nothing(tmp_path):
+    from campuslake.synth import generate_alumni
+
+    manifest = generate_alumni(tmp_path / "exports", rows=120_000, files=6, seed=9, schema="mixed",
+                               file_mess=False, bad_files=False)
+    key = AnswerKey(manifest.answer_key_dir)
+    lake = tmp_path / "lake"
+    run_cli(lake, "ingest", "alumni", *map(str, manifest.files), check=True)
+    log = lake / "curated" / "alumni" / "_delta_log"
+
+    # Kill the run (SIGKILL: no cleanup code runs) as soon as two batches are committed to Delta.
+    process = subprocess.Popen([*CLI, "--lake", str(lake), "run"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        if log.exists() and len(list(log.glob("*.json"))) >= 2:
+            os.killpg(process.pid, signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert DeltaTable(str(lake / "curated" / "alumni")).version() >= 1
+    pending = [b for b in run_cli(lake, "batches", "--json").json() if b["status"] == "pending"]
+    assert pending, "the killed run must leave its batches pending"
+
+    result = run_cli(lake, "run", "--json").json()
+    assert {b["status"] for b in result["batches"]} == {"loaded"}
+    alumni = curated(lake, "alumni")
+    origins = list(zip(alumni["_source_file"].to_pylist(), alumni["_source_line"].to_pylist(), strict=True))
+    assert len(origins) == len(set(origins)), "a row was loaded twice"
+    assert alumni.num_rows == manifest.rows_valid
+    current = {r["employee_id"]: {c: r[c] for c in CLEAN_COLUMNS} for r in curated(lake, "alumni_current").to_pylist()}
+    assert current == {r["employee_id"]: {c: r[c] for c in CLEAN_COLUMNS} for r in key.current.to_pylist()}
+    assert not any(p.is_file() for p in (lake / "landing").rglob("*"))
+
+
+def test_fixed_quarantine_rows_come_back_with_lineage_to_the_fix(v2_exports, tmp_path):
+    import csv
+
+    files, _key = v2_exports
+    lake = tmp_path / "lake"
+    run_cli(lake, "ingest", "alumni", *map(str, files), check=True)
+    run_cli(lake, "run", check=True)
+    entry = next(e for e in run_cli(lake, "quarantine", "list", "--json").json() if e["rows"])
+    exported = tmp_path / "exported.csv"
+    run_cli(lake, "quarantine", "export", entry["batch_id"], "--out", str(exported), check=True)
+    with exported.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        header, rows = reader.fieldnames, list(reader)
+    fixable = [r for r in rows if r["campuslake_reason_codes"] == "out_of_range"
+               and "performance_rating" in r["campuslake_reason"]]
+    assert fixable, "the generated batch must hold out-of-range ratings"
+    rating_column = next(h for h in header if h.lower().replace(" ", "_") == "performance_rating")
+    for row in fixable:
+        row[rating_column] = "4"
+    fixed = tmp_path / "fixed.csv"
+    with fixed.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(fixable)
+    run_cli(lake, "ingest", "alumni", str(fixed), check=True)
+    result = run_cli(lake, "run", "--json").json()
+    assert result["batches"][0]["rows_valid"] == len(fixable)
+    assert result["batches"][0]["warnings"] == []
+    replayed = [r for r in curated(lake, "alumni").to_pylist() if r["_source_file"] == "fixed.csv"]
+    assert sorted(r["_source_line"] for r in replayed) == list(range(2, len(fixable) + 2))
+    assert {r["performance_rating"] for r in replayed} == {4}
+    listed = {e["batch_id"]: e for e in run_cli(lake, "quarantine", "list", "--json").json()}
+    assert listed[entry["batch_id"]]["replayed_by"] == [result["batches"][0]["batch_id"]]

@@ -29,8 +29,8 @@ class DuckDBEngine(Engine):
         for key, value in settings.items():
             self._con.execute(f"SET {key} = '{value}'")
         varchar = duckdb.sqltype("VARCHAR")
-        for name, function in SQL_FUNCTIONS.items():
-            self._con.create_function(name, function, [varchar], varchar, type="arrow",
+        for name, (arity, function) in SQL_FUNCTIONS.items():
+            self._con.create_function(name, function, [varchar] * arity, varchar, type="arrow",
                                       side_effects=False)
 
     def _execute(self, sql: str) -> None:

@@ -15,8 +15,10 @@ from campuslake.config import NormalizationConfig
 from campuslake.errors import ConfigError
 from campuslake.registry import did_you_mean
 
-# Unicode spaces that survive a naive trim in real exports (no-break space, BOM, ideographic space).
-_SPACE = r"[\s\x{00A0}\x{2007}\x{202F}\x{3000}\x{FEFF}]"
+# Every character Python's str.isspace() accepts, plus the BOM: RE2's \s is ASCII only, so the
+# vertical tab, separators (\p{Z}: no-break, em, ideographic, line/paragraph), NEL and the
+# information separators that str.split() drops are listed explicitly.
+_SPACE = r"[\s\v\p{Z}\x{001C}-\x{001F}\x{0085}\x{FEFF}]"
 
 
 def sql_literal(value: str) -> str:
@@ -27,10 +29,25 @@ def sql_list(values: Iterable[str]) -> str:
     return "(" + ", ".join(sql_literal(v) for v in values) + ")"
 
 
+def sql_in(expr: str, values: Iterable[str | int]) -> str:
+    """`expr` is one of `values`. Not `IN (...)`: DuckDB plans that as a join that evaluates a
+    computed `expr` once more; list_contains evaluates it in place."""
+    items = ", ".join(sql_literal(v) if isinstance(v, str) else str(v) for v in values)
+    return f"list_contains([{items}], {expr})"
+
+
+# A cell needs the Unicode-aware rule only when it holds a non-ASCII character (strlen counts
+# bytes, length characters: a cheap test), an ASCII space character other than ' ', or a ' ' at
+# an edge or doubled. Most cells are plain ASCII and skip the rule's regexp_replace (~4x cheaper).
+_ASCII_SPACE_TROUBLE = r"[\x09-\x0d\x1c-\x1f]|^ | $|  "
+
+
 def collapse_spaces(expr: str, _config: NormalizationConfig | None = None) -> str:
     """Trim outer spaces and collapse inner runs of spaces to one; empty becomes NULL."""
-    trimmed = f"regexp_replace({expr}, '^{_SPACE}+|{_SPACE}+$', '', 'g')"
-    return f"nullif(regexp_replace({trimmed}, '{_SPACE}+', ' ', 'g'), '')"
+    # After every run of spaces becomes one ' ', trim() (which strips ' ' only) finishes the job.
+    full = f"nullif(trim(regexp_replace({expr}, '{_SPACE}+', ' ', 'g')), '')"
+    needs_rule = f"strlen({expr}) != length({expr}) OR regexp_matches({expr}, '{_ASCII_SPACE_TROUBLE}')"
+    return f"CASE WHEN {needs_rule} THEN {full} ELSE nullif({expr}, '') END"
 
 
 def _token_pattern(token: str) -> str:
@@ -43,8 +60,7 @@ def strip_honorifics(expr: str, config: NormalizationConfig) -> str:
     if not config.honorifics:
         return expr
     alternatives = "|".join(_token_pattern(h) for h in sorted(config.honorifics, key=len, reverse=True))
-    stripped = f"regexp_replace({expr}, '^(?:(?:{alternatives})(?:{_SPACE}+|$))+', '', 'i')"
-    return collapse_spaces(stripped)
+    return f"nullif(regexp_replace({expr}, '^(?:(?:{alternatives})(?:{_SPACE}+|$))+', '', 'i'), '')"
 
 
 def strip_suffixes(expr: str, config: NormalizationConfig) -> str:
@@ -54,23 +70,14 @@ def strip_suffixes(expr: str, config: NormalizationConfig) -> str:
     alternatives = "|".join(_token_pattern(s) for s in sorted(config.suffixes, key=len, reverse=True))
     stripped = (f"regexp_replace({expr}, '(?:(?:^|{_SPACE}*,{_SPACE}*|{_SPACE}+)(?:{alternatives}))+"
                 f"[{_SPACE[1:-1]},]*$', '', 'i')")
-    return collapse_spaces(f"regexp_replace({stripped}, '[{_SPACE[1:-1]},]+$', '', 'g')")
+    return f"nullif(regexp_replace({stripped}, '[{_SPACE[1:-1]},]+$', '', 'g'), '')"
 
 
 def title_case(expr: str, config: NormalizationConfig) -> str:
-    """Capitalize each word and each part after '-' or an apostrophe; acronyms stay upper-case."""
-    def capitalize_parts(word: str, separator: str, inner: Callable[[str], str]) -> str:
-        sep = sql_literal(separator)
-        return f"array_to_string(list_transform(string_split({word}, {sep}), lambda p: {inner('p')}), {sep})"
-
-    def capitalize(part: str) -> str:
-        return f"upper(left({part}, 1)) || substr({part}, 2)"
-
-    word = capitalize_parts("w", "-", lambda p: capitalize_parts(p, "'", capitalize))
-    acronyms = sorted({a.lower() for a in config.acronyms})
-    if acronyms:
-        word = f"CASE WHEN w IN {sql_list(acronyms)} THEN upper(w) ELSE {word} END"
-    return f"array_to_string(list_transform(string_split(lower({expr}), ' '), lambda w: {word}), ' ')"
+    """Capitalize the first letter after any non-letter (`o'neil-cruz` -> `O'Neil-Cruz`), lower
+    the rest; the configured acronyms stay upper-case (`hr specialist` -> `HR Specialist`)."""
+    acronyms = "|".join(sorted({a.lower() for a in config.acronyms}))
+    return f"title_case_words({expr}, {sql_literal(acronyms)})"
 
 
 def lower(expr: str, _config: NormalizationConfig | None = None) -> str:
@@ -105,7 +112,8 @@ def match_key(expr: str) -> str:
 
     `H.R. Specialist`, ` hr  SPECIALIST` and `hr-specialist` share the key `hr specialist`.
     """
-    spaced = f"regexp_replace(replace(lower({expr}), '.', ''), '[^[:alnum:]&+#]+', ' ', 'g')"
+    # \p{L}\p{N} (not ASCII [:alnum:]) so the key keeps accented letters, as python_match_key's \w does.
+    spaced = rf"regexp_replace(replace(lower({expr}), '.', ''), '[^\p{{L}}\p{{N}}&+#]+', ' ', 'g')"
     return f"trim({spaced})"
 
 
@@ -117,8 +125,12 @@ def python_match_key(value: str) -> str:
 
 def canonical_value(expr: str, spellings: dict[str, str]) -> str:
     """Map `expr` to its canonical value through `spellings` (match key -> canonical), else NULL."""
-    cases = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in sorted(spellings.items()))
-    return f"CASE {match_key(expr)} {cases} END"
+    if not spellings:
+        return "CAST(NULL AS VARCHAR)"
+    # One map lookup computes the key once; a CASE with a WHEN per spelling re-evaluated the
+    # whole key expression per branch (30x slower on the contract's job_role column).
+    entries = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in sorted(spellings.items()))
+    return f"MAP {{{entries}}}[{match_key(expr)}]"
 
 
 EMAIL_PATTERN = (r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
@@ -136,28 +148,63 @@ def phone_digits(expr: str) -> str:
     return f"nullif(regexp_replace({expr}, '[{_SPACE[1:-1]}().\\-/]', '', 'g'), '')"
 
 
-def phone_e164(digits: str, region: str) -> str:
-    """E.164 for numbers written in `region`'s national forms, in SQL; NULL where SQL can't decide.
+# The number types libphonenumber tries in is_valid_number; a number is valid when one matches.
+_NUMBER_TYPES = ("fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "personal_number",
+                 "voip", "pager", "uan", "voicemail")
 
-    Decides `9171234567`, `09171234567`, `639171234567` and `+639171234567` for PH. Other
-    numbers (other countries, odd prefixes) are left to `phone_e164_python`.
+
+def _matches_desc(national: str, desc: phonenumbers.PhoneNumberDesc | None) -> str | None:
+    """SQL: `national` fits `desc` (its pattern in full and, when declared, one of its lengths)."""
+    if desc is None or not desc.national_number_pattern or list(desc.possible_length) == [-1]:
+        return None
+    condition = f"regexp_full_match({national}, {sql_literal(desc.national_number_pattern)})"
+    if desc.possible_length:
+        condition = f"{sql_in(f'length({national})', sorted(desc.possible_length))} AND {condition}"
+    return condition
+
+
+def _valid_national(national: str, metadata: phonenumbers.PhoneMetadata) -> str:
+    """SQL: `national` is a valid number of the region, by the rules of is_valid_number.
+
+    The general pattern alone also accepts numbers no carrier assigns (`9000000000` in PH), so
+    each number type's pattern and lengths are checked, as libphonenumber does.
+    """
+    general = _matches_desc(national, metadata.general_desc)
+    kinds = [c for c in (_matches_desc(national, getattr(metadata, k, None)) for k in _NUMBER_TYPES) if c]
+    if general is None or not kinds:
+        return "false"
+    return f"({general} AND ({' OR '.join(f'({k})' for k in kinds)}))"
+
+
+def phone_e164(digits: str, region: str) -> str:
+    """E.164 for valid numbers written in `region`'s national forms, in SQL; NULL where SQL can't decide.
+
+    Decides `9171234567`, `09171234567`, `639171234567` and `+639171234567` for PH, and only for
+    numbers libphonenumber calls valid. Other numbers (other countries, odd prefixes, invalid
+    numbers) are left to `phone_e164_python`, which has the last word.
     """
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region.upper())
     if metadata is None:
         raise ConfigError(f"unknown phone region {region!r}: use an ISO code such as PH or US")
-    national = metadata.general_desc.national_number_pattern
     code = str(metadata.country_code)
     prefix = metadata.national_prefix or ""
-    with_code = sql_literal(r"\+?" + code + f"({national})")
-    after_code = sql_literal(r"^\+?" + code + "(.*)$")
-    cases = [f"WHEN regexp_full_match({digits}, {with_code}) "
-             f"THEN '+{code}' || regexp_extract({digits}, {after_code}, 1)"]
+    general_pattern = sql_literal(metadata.general_desc.national_number_pattern or "")
+    after_code = f"regexp_extract({digits}, {sql_literal('^[+]?' + code + '([0-9]*)$')}, 1)"
+    cases = [
+        f"WHEN regexp_full_match({digits}, {sql_literal(r'[+]' + code + '[0-9]+')}) "
+        f"AND {_valid_national(after_code, metadata)} THEN '+{code}' || {after_code}",
+        # Without '+', libphonenumber reads a leading country code only when the whole string is
+        # not itself a plausible national number; the same test keeps both answers equal.
+        f"WHEN regexp_full_match({digits}, {sql_literal(code + '[0-9]+')}) "
+        f"AND NOT regexp_full_match({digits}, {general_pattern}) "
+        f"AND {_valid_national(after_code, metadata)} THEN '+{code}' || {after_code}",
+    ]
     if prefix:
-        with_prefix = sql_literal(re.escape(prefix) + f"({national})")
-        cases.append(f"WHEN regexp_full_match({digits}, {with_prefix}) "
-                     f"THEN '+{code}' || substr({digits}, {len(prefix) + 1})")
-    bare = sql_literal(f"({national})")
-    cases.append(f"WHEN regexp_full_match({digits}, {bare}) THEN '+{code}' || {digits}")
+        after_prefix = f"substr({digits}, {len(prefix) + 1})"
+        cases.append(f"WHEN regexp_full_match({digits}, {sql_literal(re.escape(prefix) + '[0-9]+')}) "
+                     f"AND {_valid_national(after_prefix, metadata)} THEN '+{code}' || {after_prefix}")
+    cases.append(f"WHEN regexp_full_match({digits}, '[0-9]+') AND {_valid_national(digits, metadata)} "
+                 f"THEN '+{code}' || {digits}")
     return "CASE " + " ".join(cases) + " END"
 
 

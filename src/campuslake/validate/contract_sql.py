@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from campuslake.config import ColumnSpec, Contract, NormalizationConfig
 from campuslake.transform import normalize as rules
-from campuslake.transform.normalize import python_match_key, sql_list, sql_literal
+from campuslake.transform.normalize import python_match_key, sql_in, sql_literal
 from campuslake.validate.headers import HeaderMatch
 from campuslake.validate.reasons import RowReason
 
@@ -28,14 +28,25 @@ class ColumnSQL:
     index: int
     cell: str
     """raw cell column (`cN`), or a NULL literal when the file lacks the column"""
-    present_sql: str
-    """over `cell`: null tokens removed and spaces collapsed (NULL = no value)"""
+    collapsed_sql: str
+    """over `cell`: outer spaces trimmed, inner runs collapsed"""
+    present_sql: str = ""
+    """over `collapsed`: null tokens removed (NULL = no value)"""
     normalized_sql: str = ""
     """over `present`: after the column's normalization rules"""
     typed_sql: str = ""
     """over `normalized` (and `digits` for phones): the curated value, NULL when it cannot be made"""
     digits_sql: str | None = None
     """over `normalized`, phones only: the number without formatting (the lookup join key)"""
+    rule_steps: tuple[str, ...] = ()
+    """one expression per normalization rule, each over the previous step (`rule_step(k - 1)`)"""
+
+    def rule_step(self, k: int) -> str:
+        return f"r{self.index}_{k}"
+
+    @property
+    def collapsed(self) -> str:
+        return f"q{self.index}"
 
     @property
     def present(self) -> str:
@@ -72,10 +83,16 @@ def column_sql(spec: ColumnSpec, index: int, cell: str, contract: Contract, conf
                phone_lookup: str | None = None) -> ColumnSQL:
     tokens = sorted({t.strip().lower() for t in contract.null_tokens} - {""})
     collapsed = rules.collapse_spaces(cell)
-    present = (f"CASE WHEN lower({collapsed}) IN {sql_list(tokens)} THEN NULL ELSE {collapsed} END"
-               if tokens else collapsed)
-    column = ColumnSQL(spec, index, cell, present)
-    normalized = rules.apply_rules(column.present, spec.normalize, config)
+    column = ColumnSQL(spec, index, cell, collapsed)
+    present = (f"CASE WHEN {sql_in(f'lower({column.collapsed})', tokens)} THEN NULL ELSE {column.collapsed} END"
+               if tokens else column.collapsed)
+    # One select per rule: a rule may use its input more than once, and nesting the rules as
+    # text would evaluate the earlier ones again for every use.
+    steps, previous = [], column.present
+    for k, rule in enumerate(spec.normalize):
+        steps.append(rules.apply_rules(previous, [rule], config))
+        previous = column.rule_step(k)
+    normalized = previous
     value, digits = column.normalized, None
     if spec.type == "integer":
         typed = f"CASE WHEN regexp_full_match({value}, '[+-]?[0-9]{{1,18}}') THEN CAST({value} AS BIGINT) END"
@@ -92,7 +109,7 @@ def column_sql(spec: ColumnSpec, index: int, cell: str, contract: Contract, conf
         typed = rules.canonical_value(value, _spellings(spec))
     else:
         typed = value
-    return ColumnSQL(spec, index, cell, present, normalized, typed, digits)
+    return ColumnSQL(spec, index, cell, collapsed, present, normalized, typed, digits, tuple(steps))
 
 
 def by_value(spec: ColumnSpec) -> bool:
@@ -102,20 +119,24 @@ def by_value(spec: ColumnSpec) -> bool:
 
 
 def _stages(columns: list[ColumnSQL], source: str, lookups: dict[str, str] | None = None) -> str:
-    """present -> normalized (+ digits) -> typed for `columns`, as nested selects over `source`;
+    """present -> one select per rule -> normalized (+ digits) -> typed, nested over `source`;
     phone columns in `lookups` join their (digits, e164) relation before the typed stage."""
     if not columns:
         return source
     lookups = lookups or {}
+    collapsed = ", ".join(f"{c.collapsed_sql} AS {c.collapsed}" for c in columns)
     present = ", ".join(f"{c.present_sql} AS {c.present}" for c in columns)
+    staged = f"(SELECT *, {present} FROM (SELECT *, {collapsed} FROM {source}))"
+    for k in range(max(len(c.rule_steps) for c in columns)):
+        steps = ", ".join(f"{c.rule_steps[k]} AS {c.rule_step(k)}" for c in columns if k < len(c.rule_steps))
+        staged = f"(SELECT *, {steps} FROM {staged})"
     normalized = ", ".join(f"{c.normalized_sql} AS {c.normalized}" for c in columns)
     digits = "".join(f", {c.digits_sql} AS {c.digits}" for c in columns if c.digits_sql)
     typed = ", ".join(f"{c.typed_sql} AS {c.typed}" for c in columns)
     joins = " ".join(f"LEFT JOIN {lookups[c.spec.name]} AS lookup_{c.spec.name} "
                      f"ON lookup_{c.spec.name}.digits = s.{c.digits}"
                      for c in columns if c.spec.name in lookups)
-    return (f"(SELECT s.*, {typed} FROM (SELECT *{digits} FROM (SELECT *, {normalized} FROM "
-            f"(SELECT *, {present} FROM {source}))) AS s {joins})")
+    return f"(SELECT s.*, {typed} FROM (SELECT *{digits} FROM (SELECT *, {normalized} FROM {staged})) AS s {joins})"
 
 
 def _staged(columns: list[ColumnSQL], relation: str, keep: str, lookups: dict[str, str],

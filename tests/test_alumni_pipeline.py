@@ -203,3 +203,32 @@ def _tree_digest(lake: Path) -> dict[str, str]:
     """Every data file in the lake and its hash (the catalog database is left out: it logs arrivals)."""
     return {str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(lake.rglob("*")) if p.is_file() and "_catalog" not in p.parts}
+
+
+HEADER = "Employee_ID,Employee_Name,College_Degree,Department,Job_Role,DMC_Campus,Email,Phone_Number,Performance_Rating"
+ROW = "123456,Ana Cruz,BS Nursing,HR,HR Specialist,DMC Main,ana@example.com,09171234567,4"
+
+
+@pytest.mark.parametrize(("header", "reason"), [
+    (HEADER + ",E-mail", "duplicate_columns"),
+    (HEADER.replace("Employee_ID,", ""), "missing_required_columns"),
+])
+def test_a_file_whose_header_cannot_be_mapped_is_rejected_with_the_reason(tmp_path, header, reason):
+    source = tmp_path / "export.csv"
+    source.write_text(f"{header}\n{ROW}\n", encoding="utf-8")
+    lake = tmp_path / "lake"
+    run_cli(lake, "ingest", "alumni", str(source), check=True)
+    [batch] = run_cli(lake, "run", "--json").json()["batches"]
+    assert (batch["status"], batch["reason"]) == ("rejected", reason)
+    assert "line 1" in batch["message"]
+
+
+def test_extra_columns_are_kept_in_raw_and_reported(tmp_path):
+    source = tmp_path / "export.csv"
+    source.write_text(f"{HEADER},Notes\n{ROW},called twice\n", encoding="utf-8")
+    lake = tmp_path / "lake"
+    run_cli(lake, "ingest", "alumni", str(source), check=True)
+    [batch] = run_cli(lake, "run", "--json").json()["batches"]
+    assert batch["rows_valid"] == 1 and batch["warnings"] == ["extra columns kept in raw only: Notes"]
+    [raw] = (lake / "raw" / "alumni").rglob("*.parquet")
+    assert pq.read_table(raw).column("Notes").to_pylist() == ["called twice"]

@@ -72,7 +72,9 @@ def _progress() -> Progress:
 def _table(title: str, rows: list[dict[str, Any]]) -> Table:
     table = Table(title=title, title_justify="left")
     for column in rows[0] if rows else []:
-        table.add_column(column, justify="right" if isinstance(rows[0][column], int | float) else "left")
+        numeric = isinstance(rows[0][column], int | float)
+        table.add_column(column, justify="right" if numeric else "left",
+                         no_wrap=numeric or column in ("batch_id", "status", "file"), overflow="fold")
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row.values()))
     return table
@@ -97,7 +99,8 @@ def ingest(
     if as_json:
         _print_json(landed)
     else:
-        out.print(_table(f"ingest {dataset}", landed))
+        out.print(_table(f"ingest {dataset}", [{"file": Path(r["file"]).name, "batch_id": r["batch_id"],
+                                                 "status": r["status"]} for r in landed]))
 
 
 @app.command()
@@ -122,8 +125,11 @@ def run(
     if not result.batches:
         out.print("nothing pending")
         return
-    keys = ["batch_id", "file", "status", "reason", "rows_in", "rows_valid", "rows_quarantined", "rows_duplicate"]
-    out.print(_table(f"run {result.run_id}", [{k: b[k] for k in keys} for b in document["batches"]]))
+    rows = [{"file": b.file, "status": b.status, "reason": b.reason, "in": b.rows_in, "valid": b.rows_valid,
+             "quarantined": b.rows_quarantined, "duplicate": b.rows_duplicate} for b in result.batches]
+    rows.append({"file": "total", "status": "", "reason": "",
+                 **{k: sum(r[k] for r in rows) for k in ("in", "valid", "quarantined", "duplicate")}})
+    out.print(_table(f"run {result.run_id}: every row is valid, quarantined or a duplicate", rows))
     for batch in result.batches:
         for text in [batch.message, *batch.warnings]:
             if text:
@@ -201,10 +207,12 @@ def quarantine_list(dataset: Annotated[str | None, typer.Option(help="Only this 
     if as_json:
         _print_json(entries)
         return
-    rows = [{"batch_id": e["batch_id"], "file": e["file"], "kind": e["kind"], "rows": e["rows"],
-             "reasons": ", ".join(f"{k}={v}" for k, v in sorted(e["reasons"].items())),
-             "replayed_by": ", ".join(e["replayed_by"])} for e in entries]
-    out.print(_table("quarantine", rows))
+    rows = [{"batch_id": e["batch_id"], "file": e["file"], "rows": e["rows"] if e["kind"] == "rows" else "file",
+             "reasons": ", ".join(f"{k} {v}" for k, v in sorted(e["reasons"].items()))} for e in entries]
+    if any(e["replayed_by"] for e in entries):
+        for row, entry in zip(rows, entries, strict=True):
+            row["replayed_by"] = ", ".join(entry["replayed_by"])
+    out.print(_table("quarantine (export one with: campuslake quarantine export BATCH_ID --out FILE)", rows))
 
 
 @quarantine_app.command("export")

@@ -94,7 +94,7 @@ class BatchProcessor:
             source = archive_path(self.dataset, batch["sha256"])
         try:
             fmt, rows = read_csv_source(self.lake.storage, source)
-            match = match_header(fmt.header, self.contract)
+            match = match_header(fmt.written_header, self.contract)
             if match.missing_required:
                 found = ", ".join(fmt.header) or "none"
                 raise FileRejected(FileReason.MISSING_REQUIRED_COLUMNS,

@@ -26,15 +26,20 @@ def title_case_words(values: pa.Array, acronyms: pa.Array) -> pa.Array:
     if not words:
         return titled
     alternatives = "|".join(re.escape(w) for w in words)
+    # Word boundaries by Unicode letters and digits (RE2's \b is ASCII-only: "itō" is no "it").
+    edge = r"(^|[^\p{L}\p{N}])"
+    end = r"([^\p{L}\p{N}]|$)"
     # Only the few rows holding an acronym pay for the per-acronym replacements.
-    mask = pc.fill_null(pc.match_substring_regex(titled, rf"\b({alternatives})\b", ignore_case=True), False)
+    mask = pc.fill_null(pc.match_substring_regex(titled, f"{edge}({alternatives}){end}", ignore_case=True), False)
     if not pc.any(mask).as_py():
         return titled
     fixed = titled.filter(mask)
     for word in words:
-        titled_word = word.title()
+        titled_word = pc.utf8_title(pa.array([word]))[0].as_py()
         if titled_word != word.upper():
-            fixed = pc.replace_substring_regex(fixed, rf"\b{re.escape(titled_word)}\b", word.upper())
+            for _ in range(2):  # a match consumes its edge, so "Hr Hr" needs a second pass
+                fixed = pc.replace_substring_regex(fixed, f"{edge}{re.escape(titled_word)}{end}",
+                                                   rf"\1{word.upper()}\2")
     return pc.replace_with_mask(titled, mask, fixed)
 
 

@@ -48,6 +48,9 @@ class SourceFormat:
     compressed: bool
     delimiter: str = ","
     header: list[str] = field(default_factory=list)
+    """column names, made unique (a repeated `Email` becomes `Email_2`); raw column `cN` is header[N]"""
+    written_header: list[str] = field(default_factory=list)
+    """the header as written (trimmed), repeats included: what contract matching looks at"""
     header_line: int = 1
     blank_lines: int = 0
 
@@ -62,7 +65,8 @@ def _open_decompressed(storage: LakeStorage, relative: str) -> io.BufferedIOBase
     return raw  # type: ignore[return-value]
 
 
-def _read_chunks(stream: io.BufferedIOBase, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+def _read_chunks(stream: io.BufferedIOBase, size: int | None = None) -> Iterator[bytes]:
+    size = size or CHUNK_BYTES  # looked up per call, so tests and callers can lower it
     try:
         while chunk := stream.read(size):
             yield chunk
@@ -75,8 +79,13 @@ def _detect_encoding(storage: LakeStorage, relative: str) -> tuple[str, bool]:
     with _open_decompressed(storage, relative) as stream:
         compressed = isinstance(stream, gzip.GzipFile)
         chunks = _read_chunks(stream)
-        sample = next(chunks, b"")
-        if not sample.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        sample, at_end = b"", False
+        while len(sample) < SAMPLE_BYTES and not at_end:
+            chunk = next(chunks, None)
+            at_end = chunk is None
+            sample += chunk or b""
+        # A blank sample that is not the whole file is decided later, by the records themselves.
+        if at_end and not sample.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
             raise FileRejected(FileReason.EMPTY_FILE, "the file is empty: export it again")
         if sample.startswith(codecs.BOM_UTF8):
             encoding = "utf-8-sig"
@@ -120,12 +129,16 @@ def _utf8_chunks(storage: LakeStorage, relative: str, encoding: str) -> Iterator
     """The file's text as UTF-8 bytes, chunk by chunk (chunks may split characters)."""
     with _open_decompressed(storage, relative) as stream:
         if encoding in ("utf-8", "utf-8-sig"):
-            first = True
+            head: bytes | None = b""  # the first bytes, held until a BOM can be told apart
             for chunk in _read_chunks(stream):
-                if first and chunk.startswith(codecs.BOM_UTF8):
-                    chunk = chunk[len(codecs.BOM_UTF8):]
-                first = False
+                if head is not None:
+                    head += chunk
+                    if len(head) < len(codecs.BOM_UTF8):
+                        continue
+                    chunk, head = head.removeprefix(codecs.BOM_UTF8), None
                 yield chunk
+            if head:
+                yield head.removeprefix(codecs.BOM_UTF8)
             return
         decoder = codecs.getincrementaldecoder(encoding)()
         for chunk in _read_chunks(stream):
@@ -142,21 +155,30 @@ class _Block:
     lines: np.ndarray
 
 
-def _blocks(chunks: Iterator[bytes]) -> Iterator[_Block]:
-    """Cut the byte stream at newlines outside quotes; number each record's first physical line."""
+def _blocks(chunks: Iterator[bytes], source: SourceFormat) -> Iterator[_Block]:
+    """Cut the byte stream at newlines outside quotes; number each record's first physical line.
+
+    `source.delimiter` is read once the header is known (before that it is sniffed from the
+    buffer's first line); only buffers with malformed quoting need it.
+    """
     pending = b""
     line_base = 1
     for chunk in _iter_with_final(chunks):
-        if chunk is None:  # end of input: close a last record that has no newline
-            if not pending:
-                return
-            chunk, pending = pending + b"\n", b""
+        if chunk is None:
+            # End of input: what is left is one last record, whether it lacks its newline or a
+            # quote was never closed (csv then reads the rest as one field; nothing is dropped).
+            if pending:
+                yield _Block(pending + b"\n", np.zeros(1, np.int64), np.array([line_base], np.int64))
+            return
         buffer = pending + chunk
         data = np.frombuffer(buffer, np.uint8)
         newlines = np.flatnonzero(data == 10)
         quotes = np.flatnonzero(data == 34)
-        # A newline ends a record when an even number of quotes precedes it (RFC 4180 quoting).
-        separators = newlines[(np.searchsorted(quotes, newlines) & 1) == 0]
+        if newlines.size and _has_stray_quotes(data, quotes):
+            separators = _csv_separators(buffer, newlines, quotes, source)
+        else:
+            # A newline ends a record when an even number of quotes precedes it (RFC 4180 quoting).
+            separators = newlines[(np.searchsorted(quotes, newlines) & 1) == 0]
         if separators.size == 0:
             pending = buffer
             continue
@@ -166,6 +188,51 @@ def _blocks(chunks: Iterator[bytes]) -> Iterator[_Block]:
         yield _Block(buffer[:end], starts, lines)
         line_base += int(np.searchsorted(newlines, end))
         pending = buffer[end:]
+
+
+# Bytes that may precede an opening quote / follow a closing one in well-formed CSV (any
+# delimiter).
+_BEFORE_OPENING = np.frombuffer(b"\n\",;\t|", np.uint8)
+_AFTER_CLOSING = np.frombuffer(b"\r\n\",;\t|", np.uint8)
+
+
+def _has_stray_quotes(data: np.ndarray, quotes: np.ndarray) -> bool:
+    """True when quote parity cannot be trusted: a quote opens mid-field or a field goes on after
+    its closing quote (`5'10" tall`, `Juan "JJ" Cruz`, `a, "b"`). csv reads such quotes as text."""
+    if quotes.size == 0:
+        return False
+    opening = (np.arange(quotes.size) & 1) == 0  # parity's view: an even number of quotes before it
+    before = data[np.maximum(quotes - 1, 0)]
+    after = data[np.minimum(quotes + 1, data.size - 1)]
+    before_ok = (quotes == 0) | np.isin(before, _BEFORE_OPENING)
+    after_ok = (quotes == data.size - 1) | np.isin(after, _AFTER_CLOSING)
+    return bool(np.any(opening & ~before_ok) or np.any(~opening & ~after_ok))
+
+
+def _csv_separators(buffer: bytes, newlines: np.ndarray, quotes: np.ndarray,
+                    source: SourceFormat) -> np.ndarray:
+    """Record-ending newlines as Python's csv module finds them, for a buffer with stray quotes.
+
+    Only such (rare, malformed) buffers pay for this line-by-line pass; the buffer starts at a
+    record boundary, so the next buffer does too and goes back to the vectorized cut.
+    """
+    text = buffer[: int(newlines[-1]) + 1].decode("utf-8")  # whole lines: no character is split
+    physical = [line + "\n" for line in text.split("\n")[:-1]]
+    delimiter = source.delimiter if source.header else _parse_header(next(
+        (line for line in physical if line.strip()), physical[0]).rstrip("\r\n"))[0]
+    # The sentinel line comes back as a record of its own only if the last record was closed.
+    reader = csv.reader([*physical, "\ue000"], delimiter=delimiter)
+    ends: list[int] = []
+    fields: list[str] = []
+    try:
+        for fields in reader:
+            if fields == ["\ue000"]:
+                break
+            ends.append(reader.line_num)
+    except csv.Error:  # a lone carriage return outside quotes: fall back to quote parity
+        return newlines[(np.searchsorted(quotes, newlines) & 1) == 0]
+    closed = ends if fields == ["\ue000"] else ends[:-1]
+    return newlines[np.array(closed, np.int64) - 1] if closed else newlines[:0]
 
 
 def _iter_with_final(chunks: Iterator[bytes]) -> Iterator[bytes | None]:
@@ -180,10 +247,11 @@ def _records(block: _Block) -> pa.StringArray:
 
 
 def _parse_header(text: str) -> tuple[str, list[str]]:
+    """(delimiter, header fields as written, trimmed)."""
     counts = {d: _count_outside_quotes(text, d) for d in DELIMITERS}
     delimiter = max(DELIMITERS, key=lambda d: (counts[d], -DELIMITERS.index(d)))
     fields = next(csv.reader([text], delimiter=delimiter))
-    return delimiter, _unique_names(fields)
+    return delimiter, [name.replace("\ufeff", "").strip() for name in fields]
 
 
 def _count_outside_quotes(text: str, delimiter: str) -> int:
@@ -193,12 +261,35 @@ def _count_outside_quotes(text: str, delimiter: str) -> int:
 def _unique_names(fields: list[str]) -> list[str]:
     names: list[str] = []
     for position, name in enumerate(fields):
-        name = name.replace("\ufeff", "").strip() or f"column_{position + 1}"
+        name = name or f"column_{position + 1}"
         candidate, n = name, 2
         while candidate in names:
             candidate, n = f"{name}_{n}", n + 1
         names.append(candidate)
     return names
+
+
+def _csv_records(text: str, delimiter: str) -> list[tuple[int, list[str], str]]:
+    """(line offset, fields, raw text) of each record Python's csv module reads in `text`.
+
+    Usually one. More when a stray quote inside an unquoted field (`5'10" tall`) made the
+    quote-parity cut join several lines: csv reads such a quote as a plain character.
+    """
+    # Split on "\n" only, as _blocks counts lines; csv would also split on a lone "\r".
+    parts = text.split("\n")
+    physical = [line + "\n" for line in parts[:-1]] + [parts[-1]]
+    reader = csv.reader(physical, delimiter=delimiter)
+    records: list[tuple[int, list[str], str]] = []
+    consumed = 0
+    try:
+        for fields in reader:
+            start, consumed = consumed, reader.line_num
+            raw = "".join(physical[start:consumed]).rstrip("\r\n")
+            if raw.strip():
+                records.append((start, fields, raw))
+    except csv.Error:  # a lone carriage return in an unquoted field: keep the line as it is
+        return [(0, text.split(delimiter), text)]
+    return records or [(0, [text], text)]
 
 
 def _split_rows(records: pa.StringArray, lines: np.ndarray, delimiter: str, width: int) -> pa.RecordBatch:
@@ -213,21 +304,32 @@ def _split_rows(records: pa.StringArray, lines: np.ndarray, delimiter: str, widt
     fast_rows = fast_lists.filter(pa.array(fast))
     columns = [pc.list_element(fast_rows, j) for j in range(width)] if fast_index.size else [
         pa.array([], pa.string()) for _ in range(width)]
-    slow_text = records.take(pa.array(slow_index, pa.int64())).to_pylist()
-    slow_fields = [next(csv.reader([text], delimiter=delimiter), []) for text in slow_text]
+    slow_owner: list[int] = []
+    slow_lines: list[int] = []
+    slow_fields: list[list[str]] = []
+    slow_text: list[str] = []
+    slow_records = records.take(pa.array(slow_index, pa.int64())).to_pylist()
+    for position, text in zip(slow_index.tolist(), slow_records, strict=True):
+        for offset, fields, raw in _csv_records(text, delimiter):
+            slow_owner.append(position)
+            slow_lines.append(int(lines[position]) + offset)
+            slow_fields.append(fields)
+            slow_text.append(raw)
     slow_columns = [[f[j] if j < len(f) else None for f in slow_fields] for j in range(width)]
 
-    order = np.argsort(np.concatenate((fast_index, slow_index)), kind="stable")
+    # Stable: the records csv found in one cut stay in file order after their owner's position.
+    order = np.argsort(np.concatenate((fast_index, np.array(slow_owner, np.int64))), kind="stable")
     take = pa.array(order, pa.int64())
 
     def merged(fast_part: pa.Array, slow_part: list[object], kind: pa.DataType) -> pa.Array:
         return pa.concat_arrays([fast_part.cast(kind), pa.array(slow_part, kind)]).take(take)
 
     field_counts = np.concatenate((counts[fast_index], [len(f) for f in slow_fields])).astype(np.int32)
+    source_lines = np.concatenate((lines[fast_index], np.array(slow_lines, np.int64)))
     # Only rows that needed csv keep their raw text; the others are the join of their cells.
     raw_lines = pa.concat_arrays([pa.nulls(fast_index.size, pa.string()), pa.array(slow_text, pa.string())])
     arrays = [
-        pa.array(lines, pa.int64()),
+        pa.array(source_lines, pa.int64()).take(take),
         raw_lines.take(take),
         pa.array(field_counts, pa.int32()).take(take),
         *[merged(columns[j], slow_columns[j], pa.string()) for j in range(width)],
@@ -245,7 +347,7 @@ def read_csv_source(storage: LakeStorage, relative: str) -> tuple[SourceFormat, 
     """
     encoding, compressed = _detect_encoding(storage, relative)
     source = SourceFormat(encoding=encoding, compressed=compressed)
-    blocks = _blocks(_utf8_chunks(storage, relative, encoding))
+    blocks = _blocks(_utf8_chunks(storage, relative, encoding), source)
 
     header_records: pa.StringArray | None = None
     header_lines: np.ndarray | None = None
@@ -261,7 +363,8 @@ def read_csv_source(storage: LakeStorage, relative: str) -> tuple[SourceFormat, 
     if header_records is None or header_lines is None:
         raise FileRejected(FileReason.EMPTY_FILE, "the file has no header and no rows: export it again")
 
-    source.delimiter, source.header = _parse_header(header_records[0].as_py())
+    source.delimiter, source.written_header = _parse_header(header_records[0].as_py())
+    source.header = _unique_names(source.written_header)
     source.header_line = int(header_lines[0])
     width = len(source.header)
 

@@ -24,7 +24,7 @@ app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(generate_app, name="generate")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages name files: never break them
 
 
 class _State:

@@ -161,10 +161,9 @@ class BatchProcessor:
                                                  "e164": pa.array(resolved, pa.string())}))
             lookups[spec.name] = name
         sql = classify_sql(self.contract, config, match, len(fmt.header), fmt.delimiter, "raw_batch", lookups)
-        self.engine.execute(f"CREATE OR REPLACE TABLE classified AS {sql}")
         columns = [c.name for c in self.contract.columns]
-        self.engine.execute(f"CREATE OR REPLACE TABLE batch_rows AS {batch_status_sql('classified', columns)}")
-        self.engine.execute("DROP TABLE classified")
+        raw = ["_raw_line", *(f"c{j}" for j in range(len(fmt.header)))]
+        self.engine.execute(f"CREATE OR REPLACE TABLE batch_rows AS {batch_status_sql(f'({sql})', columns, raw)}")
 
     def _load(self, batch: dict[str, Any], fmt: SourceFormat, outcome: BatchOutcome) -> None:
         counts = {r["_status"]: r["n"] for r in self.engine.rows(

@@ -14,7 +14,7 @@ from campuslake.engines.functions import SQL_FUNCTIONS
 class DuckDBEngine(Engine):
     name = "duckdb"
 
-    def __init__(self, *, memory_limit: str = "2GB", threads: int | None = None,
+    def __init__(self, *, memory_limit: str = "1GB", threads: int | None = None,
                  temp_directory: str | None = None) -> None:
         self._con = duckdb.connect(":memory:")
         self._temp = temp_directory or tempfile.mkdtemp(prefix="campuslake-duckdb-")

@@ -9,10 +9,15 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def batch_status_sql(relation: str, columns: list[str]) -> str:
+def batch_status_sql(relation: str, columns: list[str], raw_columns: list[str]) -> str:
     """Add `_status`: quarantined (has reasons), duplicate (same values as an earlier valid row of
-    the batch, compared after normalization) or valid. The first row by line is kept."""
+    the batch, compared after normalization) or valid. The first row by line is kept.
+
+    `raw_columns` are kept for quarantined rows only (the others never need them), so the
+    window's buffer holds little more than the curated values.
+    """
     partition = ", ".join(_ident(c) for c in columns)
+    only_bad = ", ".join(f"CASE WHEN len({REASONS}) > 0 THEN {_ident(c)} END AS {_ident(c)}" for c in raw_columns)
     return f"""
 SELECT *,
     CASE
@@ -21,7 +26,7 @@ SELECT *,
             THEN 'duplicate'
         ELSE 'valid'
     END AS _status
-FROM {relation}
+FROM (SELECT * REPLACE ({only_bad}) FROM {relation})
 """
 
 

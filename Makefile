@@ -19,7 +19,7 @@ $(UV):
 # The lock is a hashed requirements file (see docs/decisions.md); the project is installed editable on top.
 $(STAMP): requirements.lock pyproject.toml | $(UV)
 	test -x $(VENV)/bin/python || $(UV) venv --quiet --python $(PYTHON) $(VENV)
-	$(UV) pip sync --quiet --python $(VENV)/bin/python --require-hashes requirements.lock
+	$(UV) pip sync --quiet --compile-bytecode --python $(VENV)/bin/python --require-hashes requirements.lock
 	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps -e .
 	rm -f $(VENV)/.synced-* && touch $@
 

@@ -87,6 +87,7 @@ class BatchProcessor:
         self.contract: Contract = lake.settings.dataset(dataset)
         self.engine = engine
         self.curated = CuratedTables(lake.storage)
+        self._run_latest = False  # whether the engine holds table run_latest (see _fold_into_run_latest)
 
     def process(self, batch: dict[str, Any]) -> BatchOutcome:
         source = landing_path(self.dataset, batch["sha256"])
@@ -187,10 +188,21 @@ class BatchProcessor:
             write_quarantine_rows(self.lake, self.dataset, batch["batch_id"], quarantined, fmt.header,
                                   reason_counts)
         columns = ", ".join(_quote(c.name) for c in self.contract.columns)
-        valid = self.engine.reader(f"SELECT {columns}, {lineage} FROM batch_rows WHERE _status = 'valid'")
-        self.curated.replace_batch(self.dataset, valid, batch["batch_id"],
+        valid = f"SELECT {columns}, {lineage} FROM batch_rows WHERE _status = 'valid'"
+        self.curated.replace_batch(self.dataset, self.engine.reader(valid), batch["batch_id"],
                                    {"campuslake.batch_id": batch["batch_id"]})
+        self._fold_into_run_latest(valid)
         self.engine.execute("DROP TABLE batch_rows")
+
+    def _fold_into_run_latest(self, rows_sql: str) -> None:
+        """Keep this run's latest row per key so far: a table the size of the key set, not of the
+        run, so `_current` is refreshed without re-reading the run's rows from the lake."""
+        source = f"SELECT * FROM run_latest UNION ALL BY NAME {rows_sql}" if self._run_latest else rows_sql
+        latest = latest_by_key_sql(f"({source})", self.contract.key, self.contract.latest_by)
+        self.engine.execute(f"CREATE OR REPLACE TABLE run_latest_next AS {latest}")
+        self.engine.execute("DROP TABLE IF EXISTS run_latest")
+        self.engine.execute("ALTER TABLE run_latest_next RENAME TO run_latest")
+        self._run_latest = True
 
     def _replay_of(self, fmt: SourceFormat) -> str | None:
         """A fixed quarantine export names the batch it came from in its origin column."""
@@ -208,11 +220,9 @@ class BatchProcessor:
 
     def refresh_current(self, batch_ids: list[str]) -> None:
         """Fold this run's rows into `<dataset>_current`: the latest row per key wins."""
-        alumni = self.curated.dataset(self.dataset)
-        if alumni is None or not batch_ids:
+        if not self._run_latest:
             return
-        self.engine.register("curated_rows", alumni)
-        new_rows = f"SELECT * FROM curated_rows WHERE _batch_id IN ({', '.join(map(sql_literal, batch_ids))})"
+        new_rows = "SELECT * FROM run_latest"
         current = self.curated.dataset(current_table(self.dataset))
         if current is not None:
             self.engine.register("current_rows", current)

@@ -6,6 +6,7 @@ registers them under the same names, so stage SQL stays engine-neutral.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -22,25 +23,30 @@ def title_case_words(values: pa.Array, acronyms: pa.Array) -> pa.Array:
     titled = pc.utf8_title(values)
     if isinstance(titled, pa.ChunkedArray):
         titled = titled.combine_chunks()
-    words = [w for w in (acronyms[0].as_py() or "").split("|") if w] if len(acronyms) else []
+    words = frozenset(w for w in (acronyms[0].as_py() or "").split("|") if w) if len(acronyms) else frozenset()
     if not words:
         return titled
-    alternatives = "|".join(re.escape(w) for w in words)
-    # Word boundaries by Unicode letters and digits (RE2's \b is ASCII-only: "itō" is no "it").
-    edge = r"(^|[^\p{L}\p{N}])"
-    end = r"([^\p{L}\p{N}]|$)"
-    # Only the few rows holding an acronym pay for the per-acronym replacements.
-    mask = pc.fill_null(pc.match_substring_regex(titled, f"{edge}({alternatives}){end}", ignore_case=True), False)
+    # One regex over the batch finds the few rows holding an acronym; only those are fixed, word
+    # by word. (Fixing with a regex replace per acronym compiled ~20 patterns per call: 10x slower.)
+    mask = pc.fill_null(pc.match_substring_regex(titled, _acronym_pattern(words), ignore_case=True), False)
     if not pc.any(mask).as_py():
         return titled
-    fixed = titled.filter(mask)
-    for word in words:
-        titled_word = pc.utf8_title(pa.array([word]))[0].as_py()
-        if titled_word != word.upper():
-            for _ in range(2):  # a match consumes its edge, so "Hr Hr" needs a second pass
-                fixed = pc.replace_substring_regex(fixed, f"{edge}{re.escape(titled_word)}{end}",
-                                                   rf"\1{word.upper()}\2")
-    return pc.replace_with_mask(titled, mask, fixed)
+    fixed = [_upper_acronyms(text, words) for text in titled.filter(mask).to_pylist()]
+    return pc.replace_with_mask(titled, mask, pa.array(fixed, pa.string()))
+
+
+@functools.cache
+def _acronym_pattern(words: frozenset[str]) -> str:
+    # Word edges by letters and digits of any script (RE2's \b is ASCII-only: "itō" is no "it").
+    edge = r"[^\p{L}\p{N}]"
+    return f"(^|{edge})({'|'.join(re.escape(w) for w in sorted(words))})({edge}|$)"
+
+
+_WORD = re.compile(r"[^\W_]+|[\W_]+")
+
+
+def _upper_acronyms(text: str, words: frozenset[str]) -> str:
+    return "".join(part.upper() if part.lower() in words else part for part in _WORD.findall(text))
 
 
 SQL_FUNCTIONS: dict[str, tuple[int, Callable[..., pa.Array]]] = {

@@ -1,0 +1,579 @@
+"""End-to-end benchmark of campuslake (CLI ingest + run) against a DuckDB floor and a pandas baseline.
+
+    .venv/bin/python bench/pipeline_bench.py --write BENCHMARKS.md      # what `make bench` runs
+    .venv/bin/python bench/pipeline_bench.py --skip-10m --runs 1        # a quicker look
+
+Every command runs in its own process, timed by wall clock, with the peak RSS of its process
+tree sampled every 50 ms (and the kernel's ru_maxrss as a cross-check). campuslake's result only
+counts when its accounting adds up and agrees with the generator's answer key; any failure makes
+the script exit non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = 7
+SAMPLE_SECONDS = 0.05
+GIB = 1024**3
+MIB = 1024**2
+
+TARGET_ROWS_PER_SECOND = 500_000
+TARGET_FLOOR_RATIO = 3.0
+TARGET_PEAK_RSS = 1.5 * GIB
+
+console = Console(stderr=True)
+
+# The CLI entry point (what .venv/bin/campuslake runs), with only the engine's per-statement
+# timing log switched on (one line per SQL statement) so the report can say where time goes.
+CLI = """
+import logging, sys
+logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(created).3f %(name)s: %(message)s")
+logging.getLogger("campuslake.engines.base").setLevel(logging.DEBUG)
+sys.argv[0] = "campuslake"
+from campuslake.cli import main
+main()
+"""
+
+GENERATE = """
+import json, sys
+from pathlib import Path
+from campuslake.synth.alumni import generate_alumni
+out, rows, files, seed, schema = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+m = generate_alumni(out, rows=rows, files=files, seed=seed, schema=schema, file_mess=False, bad_files=False)
+print(json.dumps({"files": [str(p) for p in m.files], "rows": m.rows, "rows_valid": m.rows_valid,
+                  "rows_quarantined": m.rows_quarantined, "rows_duplicate": m.rows_duplicate,
+                  "alumni": m.alumni}))
+"""
+
+# Rows with too many or too few fields are real rows of the input: the floor keeps them
+# (null_padding, strict_mode off) so it writes every row campuslake has to account for.
+FLOOR_SQL = ("COPY (SELECT * FROM read_csv({files}, all_varchar=true, header=true, union_by_name=true, "
+             "delim=',', quote='\"', null_padding=true, strict_mode=false)) TO '{out}' (FORMAT parquet)")
+FLOOR = """
+import json, sys, duckdb, pyarrow.parquet as pq
+files, out = json.loads(sys.argv[1]), sys.argv[2]
+listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+duckdb.sql(sys.argv[3].format(files=listed, out=out))
+print(json.dumps({"rows": pq.ParquetFile(out).metadata.num_rows}))
+"""
+
+# Which SQL statement of a `run` is which stage, by how its text starts.
+STATEMENT_STAGES = (
+    ("CREATE OR REPLACE TABLE classified", "`CREATE TABLE classified`: validate + normalize"),
+    ("CREATE OR REPLACE TABLE batch_rows", "`CREATE TABLE batch_rows`: in-batch duplicates (+ validate + normalize "
+                                           "when the pipeline fuses them)"),
+    ("SELECT DISTINCT", "`SELECT DISTINCT`: phone spellings SQL cannot decide"),
+    ("SELECT * EXCLUDE (_rank)", "latest per key (query start; its rows stream into the Delta write)"),
+    ("-- register", "register Arrow sources"),
+)
+STATEMENT_LINE = re.compile(r"^(\d+\.\d+) campuslake\.engines\.base: \w+ (\d+\.\d+)s (.*)$")
+OUTSIDE_SQL = "outside SQL: start-up, CSV parse + raw Parquet, Delta writes, archive, catalog"
+
+
+class BenchFailure(Exception):
+    """A command failed or its result does not add up: nothing it measured may be reported."""
+
+
+# --- measuring a process ----------------------------------------------------------------------
+@dataclass
+class Measured:
+    seconds: float
+    peak_rss: int
+    """bytes: the largest sum of RSS over the process and its children, sampled every 50 ms"""
+    ru_maxrss: int
+    """bytes: the kernel's high-water mark for the process (os.wait4 rusage; RUSAGE_CHILDREN)"""
+    cpu_seconds: float
+    """user + system CPU time of the process (less sensitive than wall time to a busy machine)"""
+    stdout: str
+    stderr: str
+    samples: list[tuple[float, int]]
+    """(epoch seconds, tree RSS) every 50 ms"""
+
+    def json(self) -> Any:
+        return json.loads(self.stdout.strip().splitlines()[-1])
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    try:
+        members = [process, *process.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for member in members:
+        try:
+            total += member.memory_info().rss
+        except psutil.Error:  # exited between listing and reading
+            pass
+    return total
+
+
+def measure(command: list[str], label: str, progress: Progress, env: dict[str, str] | None = None) -> Measured:
+    """Run `command`; fail loudly on a non-zero exit."""
+    task = progress.add_task(label, total=None, rss="")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, stdout=out, stderr=err, cwd=ROOT, env=env)
+        process = psutil.Process(proc.pid)
+        peak = 0
+        samples: list[tuple[float, int]] = []
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                rss = _tree_rss(process)
+                samples.append((time.time(), rss))
+                peak = max(peak, rss)
+                progress.update(task, rss=f"peak RSS {peak / MIB:,.0f} MiB")
+                done.wait(SAMPLE_SECONDS)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)  # blocks: the wall time is exact, not sampled
+        seconds = time.perf_counter() - started
+        done.set()
+        sampler.join()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace")
+    progress.remove_task(task)
+    if proc.returncode != 0:
+        tail = "\n".join(line for line in stderr.splitlines() if not STATEMENT_LINE.match(line))[-3000:]
+        raise BenchFailure(f"{label}: exit code {proc.returncode}\n$ {shlex.join(command)[:500]}\n{tail}")
+    console.log(f"{label}: {seconds:,.2f} s, peak RSS {peak / MIB:,.0f} MiB")
+    return Measured(seconds, peak, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime, stdout, stderr, samples)
+
+
+# --- the measured steps -----------------------------------------------------------------------
+@dataclass
+class Generated:
+    rows: int
+    schema: str
+    files: list[str]
+    answer_key: dict[str, int]
+    """rows_valid, rows_quarantined, rows_duplicate and alumni the generator wrote"""
+    measured: Measured
+
+
+@dataclass
+class PipelineRun:
+    ingest: Measured
+    run: Measured
+    accounting: dict[str, int]
+    stages: dict[str, tuple[float, int]]
+    """stage -> (seconds, peak RSS while in it) for the `run` process"""
+
+    @property
+    def seconds(self) -> float:
+        return self.ingest.seconds + self.run.seconds
+
+    @property
+    def peak_rss(self) -> int:
+        return max(self.ingest.peak_rss, self.run.peak_rss)
+
+    @property
+    def ru_maxrss(self) -> int:
+        return max(self.ingest.ru_maxrss, self.run.ru_maxrss)
+
+
+def generate(out_dir: Path, rows: int, files: int, schema: str, progress: Progress) -> Generated:
+    command = [sys.executable, "-c", GENERATE, str(out_dir), str(rows), str(files), str(SEED), schema]
+    measured = measure(command, f"generate {rows:,} rows in {files} files ({schema})", progress)
+    manifest = measured.json()
+    if manifest["rows"] != rows or len(manifest["files"]) != files:
+        raise BenchFailure(f"generator wrote {manifest['rows']} rows in {len(manifest['files'])} files, "
+                           f"asked for {rows} in {files}")
+    key = {k: manifest[k] for k in ("rows_valid", "rows_quarantined", "rows_duplicate", "alumni")}
+    return Generated(rows, schema, manifest["files"], key, measured)
+
+
+def run_campuslake(data: Generated, lake: Path, label: str, progress: Progress, env: dict[str, str]) -> PipelineRun:
+    shutil.rmtree(lake, ignore_errors=True)
+    cli = [sys.executable, "-c", CLI, "--lake", str(lake)]
+    ingest = measure([*cli, "ingest", "alumni", *data.files, "--json"], f"{label}: ingest", progress, env)
+    landed = ingest.json()
+    if len(landed) != len(data.files) or any(f["status"] != "new" for f in landed):
+        raise BenchFailure(f"{label}: ingest did not land every file as new: {landed}")
+    run = measure([*cli, "run", "--json"], f"{label}: run", progress, env)
+    accounting = check_accounting(run.json(), data, lake, label)
+    return PipelineRun(ingest, run, accounting, statement_stages(run))
+
+
+def check_accounting(document: dict[str, Any], data: Generated, lake: Path, label: str) -> dict[str, int]:
+    """Per batch rows_in = valid + quarantined + duplicate; totals = the generator's answer key."""
+    from deltalake import DeltaTable
+
+    batches = document["batches"]
+    problems = []
+    if len(batches) != len(data.files):
+        problems.append(f"{len(batches)} batches for {len(data.files)} files")
+    for b in batches:
+        if b["status"] != "loaded":
+            problems.append(f"{b['file']}: status {b['status']} ({b.get('message')})")
+        parts = b["rows_valid"] + b["rows_quarantined"] + b["rows_duplicate"]
+        if b["rows_in"] != parts:
+            problems.append(f"{b['file']}: rows_in {b['rows_in']} != valid + quarantined + duplicate {parts}")
+    totals = {k: sum(b[k] for b in batches) for k in ("rows_in", "rows_valid", "rows_quarantined", "rows_duplicate")}
+    totals["alumni"] = DeltaTable(str(lake / "curated" / "alumni_current")).to_pyarrow_dataset().count_rows()
+    expected = {"rows_in": data.rows, **data.answer_key}
+    problems += [f"{k}: {totals[k]:,} but the generator wrote {expected[k]:,}" for k in expected
+                 if totals[k] != expected[k]]
+    if problems:
+        raise BenchFailure(f"{label}: the accounting does not add up: " + "; ".join(problems))
+    return totals
+
+
+def statement_stages(run: Measured) -> dict[str, tuple[float, int]]:
+    """Seconds and peak RSS per stage, from the engine's statement log and the RSS samples.
+
+    Time not spent inside a SQL statement is outside SQL (a reader's rows stream later, into the
+    Delta write, so that work shows up there too)."""
+    spans: list[tuple[float, float, str]] = []
+    for line in run.stderr.splitlines():
+        if match := STATEMENT_LINE.match(line):
+            end, seconds, sql = float(match.group(1)), float(match.group(2)), match.group(3).strip()
+            stage = next((name for prefix, name in STATEMENT_STAGES if sql.startswith(prefix)),
+                         "other SQL (counts, views, reader starts)")
+            spans.append((end - seconds, end, stage))
+    seconds = {stage: 0.0 for _, _, stage in spans}
+    for begin, end, stage in spans:
+        seconds[stage] += end - begin
+    seconds[OUTSIDE_SQL] = run.seconds - sum(seconds.values())
+    peaks = dict.fromkeys(seconds, 0)
+    for at, rss in run.samples:
+        stage = next((stage for begin, end, stage in spans if begin <= at <= end), OUTSIDE_SQL)
+        peaks[stage] = max(peaks[stage], rss)
+    return {stage: (seconds[stage], peaks[stage]) for stage in seconds}
+
+
+def run_floor(data: Generated, out: Path, progress: Progress, label: str) -> Measured:
+    out.unlink(missing_ok=True)
+    measured = measure([sys.executable, "-c", FLOOR, json.dumps(data.files), str(out), FLOOR_SQL], label, progress)
+    if measured.json()["rows"] != data.rows:
+        raise BenchFailure(f"{label}: wrote {measured.json()['rows']:,} rows, the input has {data.rows:,}")
+    out.unlink()
+    return measured
+
+
+def run_pandas(data: Generated, out: Path, progress: Progress, label: str) -> Measured:
+    shutil.rmtree(out, ignore_errors=True)
+    command = [sys.executable, str(ROOT / "bench" / "pandas_baseline.py"), "--out", str(out), *data.files]
+    measured = measure(command, label, progress)
+    if measured.json()["rows_in"] != data.rows:
+        raise BenchFailure(f"{label}: read {measured.json()['rows_in']:,} rows, the input has {data.rows:,}")
+    shutil.rmtree(out)
+    return measured
+
+
+# --- the report -------------------------------------------------------------------------------
+@dataclass
+class Results:
+    started: datetime
+    command: str
+    runs: int
+    small: Generated | None = None
+    pipeline: list[PipelineRun] = field(default_factory=list)
+    floor: list[Measured] = field(default_factory=list)
+    pandas: list[Measured] = field(default_factory=list)
+    big: Generated | None = None
+    big_run: PipelineRun | None = None
+    skipped_10m: bool = False
+    failure: str | None = None
+    load: list[tuple[str, tuple[float, float, float]]] = field(default_factory=list)
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    with open("/proc/cpuinfo", encoding="utf-8") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    versions = ", ".join(f"{p} {importlib.metadata.version(p)}"
+                         for p in ("duckdb", "pyarrow", "deltalake", "pandas", "numpy"))
+    return {
+        "CPU": cpu,
+        "cores": f"{os.cpu_count()} logical ({psutil.cpu_count(logical=False)} physical)",
+        "RAM": f"{psutil.virtual_memory().total / GIB:.1f} GiB",
+        "OS": f"{platform.system()} {platform.release()}",
+        "Python": platform.python_version(),
+        "libraries": versions,
+        "campuslake": _git_revision(),
+    }
+
+
+def _git_revision() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    changed = [line for line in git("status", "--porcelain", "--", "src").splitlines() if line]
+    return f"commit {commit}" + (f" + uncommitted changes in {len(changed)} path(s) under src/" if changed else "")
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def _mib(n: float) -> str:
+    return f"{n / MIB:,.0f} MiB"
+
+
+def _verdict(ok: bool) -> str:
+    return "pass" if ok else "**FAIL**"
+
+
+def render(results: Results) -> str:
+    lines = ["# Benchmarks", "",
+             "Written by `make bench`; do not edit by hand. Every figure below was measured in one run "
+             "of the command shown, on the machine shown.", ""]
+    if results.failure:
+        lines += ["> **The benchmark FAILED; figures after the failure are missing and none of the figures "
+                  "of the failing step count.**", ">", *[f"> {line}" for line in results.failure.splitlines()], ""]
+    lines += ["| | |", "|---|---|", f"| date | {results.started:%Y-%m-%d %H:%M UTC} |",
+              f"| command | `{results.command}` |"]
+    lines += [f"| {k} | {v} |" for k, v in machine().items()]
+    lines += [f"| load average ({when}) | {' / '.join(f'{x:.2f}' for x in load)} (1/5/15 min) |"
+              for when, load in results.load]
+    lines += [""]
+
+    small = results.small
+    if small is not None and results.pipeline:
+        e2e = _median([r.seconds for r in results.pipeline])
+        peak = max(r.peak_rss for r in results.pipeline)
+        # the verdict takes the larger of the sampled peak and the kernel's high-water mark
+        kernel_peak = max(r.ru_maxrss for r in results.pipeline)
+        worst = max(peak, kernel_peak)
+        rate = small.rows / e2e
+        lines += ["## Summary", "",
+                  f"{small.rows:,} rows in {len(small.files)} plain UTF-8 CSV files; campuslake = `ingest` + `run` "
+                  f"through the CLI on a fresh lake, median of {len(results.pipeline)}.", "",
+                  "| measure | figure | target | result |", "|---|---|---|---|",
+                  f"| campuslake end to end, {small.rows:,} rows | {e2e:,.1f} s = {rate:,.0f} rows/s | "
+                  f">= {TARGET_ROWS_PER_SECOND:,} rows/s | {_verdict(rate >= TARGET_ROWS_PER_SECOND)} |"]
+        if results.floor:
+            floor = _median([m.seconds for m in results.floor])
+            lines.append(f"| ratio to the DuckDB floor ({floor:,.2f} s) | {e2e / floor:,.1f}x | "
+                         f"<= {TARGET_FLOOR_RATIO:g}x | {_verdict(e2e / floor <= TARGET_FLOOR_RATIO)} |")
+        lines.append(f"| peak RSS, {small.rows:,} rows (max of the runs) | {_mib(peak)} (ru_maxrss {_mib(kernel_peak)}) | "
+                     f"<= {_mib(TARGET_PEAK_RSS)} | {_verdict(worst <= TARGET_PEAK_RSS)} |")
+        if results.pandas:
+            pandas = _median([m.seconds for m in results.pandas])
+            lines.append(f"| ratio to the pandas baseline ({pandas:,.2f} s = {small.rows / pandas:,.0f} rows/s) | "
+                         f"{e2e / pandas:,.1f}x | (for information) | |")
+        if results.big is not None and results.big_run is not None:
+            big, run = results.big, results.big_run
+            lines.append(f"| campuslake end to end, {big.rows:,} rows in {len(big.files)} files (1 run) | "
+                         f"{run.seconds:,.1f} s = "
+                         f"{big.rows / run.seconds:,.0f} rows/s | (for information) | |")
+            big_worst = max(run.peak_rss, run.ru_maxrss)
+            lines.append(f"| peak RSS, {big.rows:,} rows ({big.rows // len(big.files):,}-row files; "
+                         f"{small.rows // len(small.files):,} above) | {_mib(run.peak_rss)} (ru_maxrss "
+                         f"{_mib(run.ru_maxrss)}; {run.peak_rss / peak:.2f}x the {small.rows:,}-row peak) | bounded: <= "
+                         f"{_mib(TARGET_PEAK_RSS)} | {_verdict(big_worst <= TARGET_PEAK_RSS)} |")
+        elif results.skipped_10m:
+            lines.append("| 10M rows | skipped (`--skip-10m`) | bounded RSS | not measured |")
+        lines.append("")
+
+    if small is not None:
+        lines += ["## Details", "",
+                  "| step | rows | seconds | rows/s | CPU s (user + sys) | peak RSS (tree, sampled) | ru_maxrss |",
+                  "|---|---|---|---|---|---|---|"]
+
+        def row(name: str, rows: int, m: Measured) -> str:
+            return (f"| {name} | {rows:,} | {m.seconds:,.2f} | {rows / m.seconds:,.0f} | {m.cpu_seconds:,.1f} | "
+                    f"{_mib(m.peak_rss)} | {_mib(m.ru_maxrss)} |")
+
+        for data in [d for d in (small, results.big) if d is not None]:
+            lines.append(row(f"generate ({len(data.files)} files, {data.schema})", data.rows, data.measured))
+        runs = [(f"campuslake run {i + 1}", small, r) for i, r in enumerate(results.pipeline)]
+        if results.big is not None and results.big_run is not None:
+            runs.append(("campuslake", results.big, results.big_run))
+        for name, data, r in runs:
+            lines += [row(f"{name}: ingest", data.rows, r.ingest), row(f"{name}: run", data.rows, r.run)]
+            lines.append(f"| {name}: **ingest + run** | {data.rows:,} | **{r.seconds:,.2f}** | "
+                         f"**{data.rows / r.seconds:,.0f}** | {r.ingest.cpu_seconds + r.run.cpu_seconds:,.1f} | "
+                         f"{_mib(r.peak_rss)} | {_mib(r.ru_maxrss)} |")
+        lines += [row(f"DuckDB floor run {i + 1}", small.rows, m) for i, m in enumerate(results.floor)]
+        lines += [row(f"pandas baseline run {i + 1}", small.rows, m) for i, m in enumerate(results.pandas)]
+        lines.append("")
+
+        checked = [(small, r) for r in results.pipeline[:1]]
+        if results.big is not None and results.big_run is not None:
+            checked.append((results.big, results.big_run))
+        if checked:
+            lines += ["### Accounting (checked on every run; a run that does not add up fails the benchmark)", "",
+                      "| rows | rows_in | valid | quarantined | duplicate | current rows | answer key |",
+                      "|---|---|---|---|---|---|---|"]
+            for data, r in checked:
+                a, k = r.accounting, data.answer_key
+                lines.append(f"| {data.rows:,} | {a['rows_in']:,} | {a['rows_valid']:,} | {a['rows_quarantined']:,} | "
+                             f"{a['rows_duplicate']:,} | {a['alumni']:,} | {k['rows_valid']:,} / "
+                             f"{k['rows_quarantined']:,} / {k['rows_duplicate']:,} / {k['alumni']:,}: equal |")
+            for i, m in enumerate(results.pandas[:1]):
+                p = m.json()
+                same = all(p[x] == small.answer_key[x] for x in small.answer_key)
+                lines.append(f"| pandas baseline | {p['rows_in']:,} | {p['rows_valid']:,} | {p['rows_quarantined']:,} | "
+                             f"{p['rows_duplicate']:,} | {p['alumni']:,} | {'equal' if same else '**differs**'} |")
+            lines.append("")
+
+    profiled = []
+    if results.pipeline and small is not None:
+        median_run = sorted(results.pipeline, key=lambda r: r.seconds)[len(results.pipeline) // 2]
+        profiled.append((f"{small.rows:,} rows, median run", median_run))
+    if results.big is not None and results.big_run is not None:
+        profiled.append((f"{results.big.rows:,} rows", results.big_run))
+    for title, r in profiled:
+        lines += [f"### Where the time and memory of `run` go ({title})", "",
+                  "From the engine's per-statement log and the RSS samples taken while each statement ran.", "",
+                  "| stage | seconds | share | peak RSS in it |", "|---|---|---|---|"]
+        for stage, (seconds, stage_peak) in sorted(r.stages.items(), key=lambda kv: -kv[1][0]):
+            lines.append(f"| {stage} | {seconds:,.2f} | {seconds / r.run.seconds:.0%} | {_mib(stage_peak)} |")
+        lines.append("")
+
+    lines += [
+        "## Method", "",
+        f"- Input: `generate_alumni(rows=N, files=K, seed={SEED}, schema=S, file_mess=False, bad_files=False)` with "
+        "the default bad/duplicate/repeat rates, so every file is plain UTF-8 CSV and the floor reads the same bytes "
+        "campuslake does. The comparison uses the default `mixed` form (files alternate v1 and v2: 9 and 10 "
+        "columns). The bounded-memory run uses v2 only and more files: employee ids are 6 digits (900,000 people), "
+        "so the generator cannot write 10 files of 1M rows, and people who answered a v1 form cannot answer again "
+        "in a v2 file, which a mixed 10M-row set would need.",
+        "- campuslake: `campuslake --lake <fresh dir> ingest alumni <files> --json`, then `campuslake --lake <dir> run "
+        "--json`, each its own process running the CLI entry point (`campuslake.cli:main`) with the engine's "
+        "statement log on (one DEBUG line per SQL statement, for the table above). Seconds are wall clock from "
+        "spawn to exit; end to end = ingest + run. rows/s = input rows / seconds.",
+        "- Accounting: every batch must have rows_in = valid + quarantined + duplicate, the totals must equal the "
+        "generator's answer key, and `alumni_current` must hold the answer key's number of alumni.",
+        f"- Floor: one DuckDB process running `{FLOOR_SQL}` over the same files (all varchar, every row kept).",
+        "- pandas baseline: `bench/pandas_baseline.py`, the same rules in plain vectorized pandas (one process, "
+        "whole files in memory), writing the curated and current rows to Parquet.",
+        "- Peak RSS: the largest sum of RSS over the process and its children, sampled every "
+        f"{SAMPLE_SECONDS * 1000:.0f} ms with psutil; ru_maxrss is the kernel's high-water mark for the process "
+        "(`os.wait4`, the per-child form of `getrusage(RUSAGE_CHILDREN)`). For an ingest + run pair the larger "
+        "of the two processes is shown. The targets are checked against the larger of the two measures.",
+        "- The contenders run round by round (campuslake, floor, pandas; three rounds). Other processes may share "
+        "the machine: the load averages above and the CPU seconds (user + sys, which a busy machine changes less "
+        "than wall time) say how much.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def summary_table(results: Results) -> Table:
+    table = Table(title="campuslake benchmark", title_justify="left")
+    for column in ("step", "seconds (median)", "rows/s", "peak RSS"):
+        table.add_column(column, justify="left" if column == "step" else "right")
+    if results.small:
+        rows = results.small.rows
+        for name, measured in (("campuslake ingest + run", [r for r in results.pipeline]),
+                               ("DuckDB floor", results.floor), ("pandas baseline", results.pandas)):
+            if measured:
+                seconds = _median([m.seconds for m in measured])
+                table.add_row(f"{name}, {rows:,} rows", f"{seconds:,.2f}", f"{rows / seconds:,.0f}",
+                              _mib(max(m.peak_rss for m in measured)))
+    if results.big and results.big_run:
+        run = results.big_run
+        table.add_row(f"campuslake ingest + run, {results.big.rows:,} rows", f"{run.seconds:,.2f}",
+                      f"{results.big.rows / run.seconds:,.0f}", _mib(run.peak_rss))
+    return table
+
+
+# --- main -------------------------------------------------------------------------------------
+def benchmark(args: argparse.Namespace, results: Results, progress: Progress) -> None:
+    work = args.work_dir
+    env = {**os.environ, "TMPDIR": str(work / "tmp")}  # DuckDB spill files land in the work dir
+    (work / "tmp").mkdir(parents=True, exist_ok=True)
+
+    results.small = generate(work / "input-small", args.rows, args.files, "mixed", progress)
+    for i in range(args.runs):  # round by round, so each contender sees the machine in the same state
+        round_label = f"run {i + 1}/{args.runs}"
+        run = run_campuslake(results.small, work / "lake", f"campuslake {args.rows:,} rows, {round_label}",
+                             progress, env)
+        results.pipeline.append(run)
+        shutil.rmtree(work / "lake")
+        results.floor.append(run_floor(results.small, work / "floor.parquet", progress, f"DuckDB floor, {round_label}"))
+        results.pandas.append(run_pandas(results.small, work / "pandas-out", progress,
+                                         f"pandas baseline, {round_label}"))
+    shutil.rmtree(work / "input-small")
+
+    if args.skip_10m:
+        results.skipped_10m = True
+        return
+    results.big = generate(work / "input-big", args.big_rows, args.big_files, "v2", progress)
+    results.big_run = run_campuslake(results.big, work / "lake", f"campuslake {args.big_rows:,} rows", progress, env)
+    shutil.rmtree(work / "lake")
+    shutil.rmtree(work / "input-big")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", type=Path, help="write the results as Markdown to this file (BENCHMARKS.md)")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows for the main comparison")
+    parser.add_argument("--big-rows", type=int, default=10_000_000, help="rows for the bounded-memory run")
+    parser.add_argument("--files", type=int, default=10, help="files the --rows are spread over")
+    parser.add_argument("--big-files", type=int, default=16,
+                        help="files the --big-rows are spread over (the generator's 900,000 employee ids "
+                             "cannot fill 10 files of 1M rows; 16 is the fewest that works at 10M)")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each contender at --rows (median reported)")
+    parser.add_argument("--skip-10m", action="store_true", help="skip the --big-rows run (it takes a while)")
+    parser.add_argument("--work-dir", type=Path, default=ROOT / "bench" / "out",
+                        help="scratch folder (emptied first, removed at the end)")
+    parser.add_argument("--keep", action="store_true", help="keep the work dir at the end")
+    args = parser.parse_args()
+
+    python = os.path.relpath(sys.executable, Path.cwd()) if sys.executable.startswith(str(ROOT)) else sys.executable
+    command = shlex.join([python, os.path.relpath(__file__, Path.cwd()), *sys.argv[1:]])
+    results = Results(started=datetime.now(UTC), command=command, runs=args.runs)
+    shutil.rmtree(args.work_dir, ignore_errors=True)
+    args.work_dir.mkdir(parents=True)
+    results.load.append(("start", os.getloadavg()))
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), TextColumn("{task.fields[rss]}"))
+    try:
+        with Progress(*columns, console=console) as progress:
+            benchmark(args, results, progress)
+    except BenchFailure as failure:
+        results.failure = str(failure)
+    except KeyboardInterrupt:
+        results.failure = "interrupted"
+    finally:
+        results.load.append(("end", os.getloadavg()))
+        if not args.keep:
+            shutil.rmtree(args.work_dir, ignore_errors=True)
+
+    console.print(summary_table(results))
+    if args.write:
+        args.write.write_text(render(results), encoding="utf-8")
+        console.log(f"wrote {args.write}")
+    if results.failure:
+        console.print(f"[red bold]benchmark failed:[/] {results.failure}")
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

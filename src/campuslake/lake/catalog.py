@@ -1,0 +1,227 @@
+"""The catalog (SQLAlchemy): batch ledger, runs, quarantine index and table metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from campuslake.errors import CatalogError
+
+metadata = sa.MetaData()
+
+batches = sa.Table(
+    "batches", metadata,
+    sa.Column("batch_id", sa.String(64), primary_key=True),
+    sa.Column("dataset", sa.String(64), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("file_name", sa.String(512), nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("landed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | loaded | rejected
+    sa.Column("reason", sa.String(64)),
+    sa.Column("message", sa.Text),
+    sa.Column("encoding", sa.String(32)),
+    sa.Column("delimiter", sa.String(4)),
+    sa.Column("extra_columns", sa.JSON),
+    sa.Column("rows_in", sa.BigInteger),
+    sa.Column("rows_valid", sa.BigInteger),
+    sa.Column("rows_quarantined", sa.BigInteger),
+    sa.Column("rows_duplicate", sa.BigInteger),
+    sa.Column("blank_lines", sa.BigInteger),
+    sa.Column("replay_of", sa.String(64)),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("processed_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("dataset", "sha256", name="uq_batches_dataset_sha256"),
+)
+
+arrivals = sa.Table(
+    "arrivals", metadata,
+    sa.Column("arrival_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("batch_id", sa.String(64), nullable=False),
+    sa.Column("file_name", sa.String(512), nullable=False),
+    sa.Column("arrived_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # new | duplicate
+)
+
+runs = sa.Table(
+    "runs", metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("dataset", sa.String(64), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("status", sa.String(16), nullable=False),  # running | succeeded | failed
+    sa.Column("batches", sa.Integer),
+    sa.Column("rows_in", sa.BigInteger),
+    sa.Column("error", sa.Text),
+)
+
+quarantine_index = sa.Table(
+    "quarantine_index", metadata,
+    sa.Column("batch_id", sa.String(64), primary_key=True),
+    sa.Column("dataset", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),  # rows | file
+    sa.Column("path", sa.String(1024), nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("reason_counts", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+table_metadata = sa.Table(
+    "table_metadata", metadata,
+    sa.Column("table_name", sa.String(128), primary_key=True),
+    sa.Column("dataset", sa.String(64), nullable=False),
+    sa.Column("zone", sa.String(16), nullable=False),
+    sa.Column("path", sa.String(1024), nullable=False),
+    sa.Column("format", sa.String(16), nullable=False),
+    sa.Column("version", sa.BigInteger),
+    sa.Column("rows", sa.BigInteger),
+    sa.Column("description", sa.Text),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    # SQLite hands back naive datetimes; every timestamp we store is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+class Catalog:
+    """Typed access to the catalog tables; every write is its own transaction."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine = sa.create_engine(url, future=True)
+            if url.startswith("sqlite"):
+                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise CatalogError(f"cannot open catalog: {exc}", catalog=_redact(url)) from exc
+
+    def _rows(self, statement: sa.Select[Any]) -> list[dict[str, Any]]:
+        with self.engine.connect() as con:
+            result = [dict(r._mapping) for r in con.execute(statement)]
+        for row in result:
+            for key, value in row.items():
+                if isinstance(value, dt.datetime):
+                    row[key] = _as_utc(value)
+        return result
+
+    # --- batches --------------------------------------------------------------------------
+    def find_batch_by_sha(self, dataset: str, sha256: str) -> dict[str, Any] | None:
+        rows = self._rows(sa.select(batches).where(batches.c.dataset == dataset, batches.c.sha256 == sha256))
+        return rows[0] if rows else None
+
+    def record_arrival(self, batch: dict[str, Any] | None, *, batch_id: str, file_name: str,
+                       arrived_at: dt.datetime) -> str:
+        """Insert a new batch (when `batch` is given) and log the arrival; returns new|duplicate."""
+        status = "new" if batch else "duplicate"
+        with self.engine.begin() as con:
+            if batch:
+                con.execute(batches.insert().values(**batch))
+            con.execute(arrivals.insert().values(batch_id=batch_id, file_name=file_name,
+                                                 arrived_at=arrived_at, status=status))
+        return status
+
+    def batch(self, batch_id: str) -> dict[str, Any] | None:
+        rows = self._rows(sa.select(batches).where(batches.c.batch_id == batch_id))
+        return rows[0] if rows else None
+
+    def batches(self, dataset: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+        query = sa.select(batches).order_by(batches.c.landed_at, batches.c.batch_id)
+        if dataset:
+            query = query.where(batches.c.dataset == dataset)
+        if status:
+            query = query.where(batches.c.status == status)
+        return self._rows(query)
+
+    def finish_batches(self, updates: Iterable[dict[str, Any]]) -> None:
+        """Record the outcome of processed batches in one transaction."""
+        with self.engine.begin() as con:
+            for update in updates:
+                values = {k: v for k, v in update.items() if k != "batch_id"}
+                con.execute(batches.update().where(batches.c.batch_id == update["batch_id"]).values(**values))
+
+    # --- runs -----------------------------------------------------------------------------
+    def start_run(self, dataset: str) -> str:
+        run_id = utc_now().strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+        with self.engine.begin() as con:
+            con.execute(runs.insert().values(run_id=run_id, dataset=dataset, started_at=utc_now(),
+                                             status="running"))
+        return run_id
+
+    def finish_run(self, run_id: str, *, status: str, batches_done: int = 0, rows_in: int = 0,
+                   error: str | None = None) -> None:
+        with self.engine.begin() as con:
+            con.execute(runs.update().where(runs.c.run_id == run_id).values(
+                finished_at=utc_now(), status=status, batches=batches_done, rows_in=rows_in, error=error))
+
+    def runs(self, dataset: str | None = None) -> list[dict[str, Any]]:
+        query = sa.select(runs).order_by(runs.c.started_at)
+        if dataset:
+            query = query.where(runs.c.dataset == dataset)
+        return self._rows(query)
+
+    # --- quarantine -----------------------------------------------------------------------
+    def index_quarantine(self, *, batch_id: str, dataset: str, kind: str, path: str, rows: int,
+                         reason_counts: dict[str, int]) -> None:
+        with self.engine.begin() as con:
+            con.execute(quarantine_index.delete().where(quarantine_index.c.batch_id == batch_id))
+            con.execute(quarantine_index.insert().values(
+                batch_id=batch_id, dataset=dataset, kind=kind, path=path, rows=rows,
+                reason_counts=json.loads(json.dumps(reason_counts)), created_at=utc_now()))
+
+    def quarantine_entries(self, dataset: str | None = None) -> list[dict[str, Any]]:
+        query = sa.select(quarantine_index, batches.c.file_name, batches.c.landed_at).join(
+            batches, batches.c.batch_id == quarantine_index.c.batch_id
+        ).order_by(batches.c.landed_at, quarantine_index.c.batch_id)
+        if dataset:
+            query = query.where(quarantine_index.c.dataset == dataset)
+        return self._rows(query)
+
+    def replays_of(self, batch_id: str) -> list[str]:
+        rows = self._rows(sa.select(batches.c.batch_id).where(batches.c.replay_of == batch_id))
+        return [r["batch_id"] for r in rows]
+
+    # --- tables ---------------------------------------------------------------------------
+    def record_table(self, *, table_name: str, dataset: str, zone: str, path: str, fmt: str,
+                     version: int | None, rows: int | None, description: str) -> None:
+        values = dict(dataset=dataset, zone=zone, path=path, format=fmt, version=version, rows=rows,
+                      description=description, updated_at=utc_now())
+        with self.engine.begin() as con:
+            updated = con.execute(table_metadata.update().where(
+                table_metadata.c.table_name == table_name).values(**values)).rowcount
+            if not updated:
+                con.execute(table_metadata.insert().values(table_name=table_name, **values))
+
+    def tables(self) -> list[dict[str, Any]]:
+        return self._rows(sa.select(table_metadata).order_by(table_metadata.c.table_name))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _redact(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<catalog url>"

@@ -31,7 +31,7 @@ from campuslake.transform.normalize import phone_e164_python, sql_literal
 from campuslake.validate.contract_sql import classify_sql, phone_candidates_sql
 from campuslake.validate.headers import match_header, normalize_header
 from campuslake.validate.quarantine import EXPORT_COLUMNS, EXPORT_ORIGIN, quarantine_file, write_quarantine_rows
-from campuslake.validate.reasons import FileReason
+from campuslake.validate.reasons import FileReason, RowReason
 
 log = logging.getLogger(__name__)
 
@@ -148,23 +148,33 @@ class BatchProcessor:
 
     def _classify(self, batch: dict[str, Any], fmt: SourceFormat, match: Any) -> None:
         config = self.lake.settings.normalization
+        columns = [c.name for c in self.contract.columns]
+        raw = ["_raw_line", *(f"c{j}" for j in range(len(fmt.header)))]
+
+        def build(lookups: dict[str, str]) -> None:
+            sql = classify_sql(self.contract, config, match, len(fmt.header), fmt.delimiter, "raw_batch", lookups)
+            self.engine.execute(f"CREATE OR REPLACE TABLE batch_rows AS {batch_status_sql(f'({sql})', columns, raw)}")
+
+        build({})
+        # Phones SQL could not decide were quarantined as bad_phone; libphonenumber gets the last
+        # word on their distinct spellings (few). Only when it saves one is the batch classified
+        # again, with the answers joined in: the common batch pays for one pass, not two.
         lookups: dict[str, str] = {}
         for spec in self.contract.columns:
             if spec.type != "phone" or spec.name not in match.positions:
                 continue
-            candidates = self.engine.arrow(
-                phone_candidates_sql(self.contract, config, match, spec.name, "raw_batch"))
-            digits = candidates.column("digits").to_pylist()
-            # libphonenumber only sees the distinct spellings SQL could not decide (few, not per row)
+            failed = (f"(SELECT * FROM batch_rows WHERE list_contains(list_transform(_reasons, lambda r: "
+                      f"r.code || '/' || r.column), {sql_literal(f'{RowReason.BAD_PHONE.value}/{spec.name}')}))")
+            digits = self.engine.arrow(
+                phone_candidates_sql(self.contract, config, match, spec.name, failed)).column("digits").to_pylist()
             resolved = [phone_e164_python(d, config.default_region) for d in digits]
-            name = f"phone_lookup_{spec.name}"
-            self.engine.register(name, pa.table({"digits": pa.array(digits, pa.string()),
-                                                 "e164": pa.array(resolved, pa.string())}))
-            lookups[spec.name] = name
-        sql = classify_sql(self.contract, config, match, len(fmt.header), fmt.delimiter, "raw_batch", lookups)
-        columns = [c.name for c in self.contract.columns]
-        raw = ["_raw_line", *(f"c{j}" for j in range(len(fmt.header)))]
-        self.engine.execute(f"CREATE OR REPLACE TABLE batch_rows AS {batch_status_sql(f'({sql})', columns, raw)}")
+            if any(resolved):
+                name = f"phone_lookup_{spec.name}"
+                self.engine.register(name, pa.table({"digits": pa.array(digits, pa.string()),
+                                                     "e164": pa.array(resolved, pa.string())}))
+                lookups[spec.name] = name
+        if lookups:
+            build(lookups)
 
     def _load(self, batch: dict[str, Any], fmt: SourceFormat, outcome: BatchOutcome) -> None:
         counts = {r["_status"]: r["n"] for r in self.engine.rows(

@@ -4,7 +4,7 @@ UV_VERSION := 0.13.9
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
-STAMP := $(VENV)/.synced-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.synced-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 CL := $(VENV)/bin/campuslake
 DEMO_DIR ?= demo
 
@@ -17,14 +17,14 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
 # The lock is a hashed requirements file (see docs/decisions.md); the project is installed editable on top.
-$(STAMP): requirements.lock pyproject.toml | $(UV)
+$(STAMP): requirements.txt pyproject.toml | $(UV)
 	test -x $(VENV)/bin/python || $(UV) venv --quiet --python $(PYTHON) $(VENV)
-	$(UV) pip sync --quiet --compile-bytecode --python $(VENV)/bin/python --require-hashes requirements.lock
+	$(UV) pip sync --quiet --compile-bytecode --python $(VENV)/bin/python --require-hashes requirements.txt
 	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps -e .
 	rm -f $(VENV)/.synced-* && touch $@
 
 lock: | $(UV)
-	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --universal --python-version 3.11 -o requirements.lock
+	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --universal --python-version 3.11 -o requirements.txt
 
 demo: setup
 	rm -rf $(DEMO_DIR)

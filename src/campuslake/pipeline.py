@@ -109,8 +109,9 @@ class BatchProcessor:
             rows_in = self._write_raw(batch, fmt, rows)
         except FileRejected as rejected:
             return self._reject(batch, source, rejected)
-        warnings = [f"extra columns kept in raw only: {', '.join(extra)}"
-                    for extra in [[h for h in match.extra if normalize_header(h) not in EXPORT_COLUMNS]] if extra]
+        # A fixed quarantine export carries our reason columns: expected, so not worth a warning.
+        extra = [h for h in match.extra if normalize_header(h) not in EXPORT_COLUMNS]
+        warnings = [f"extra columns kept in raw only: {', '.join(extra)}"] if extra else []
         outcome = BatchOutcome(batch["batch_id"], batch["file_name"], "loaded", rows_in=rows_in, warnings=warnings)
         self._classify(batch, fmt, match)
         self._load(batch, fmt, outcome)

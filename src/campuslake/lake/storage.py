@@ -75,8 +75,8 @@ class LakeStorage:
             with self.fs.open_output_stream(staging) as stream:
                 yield stream  # type: ignore[misc]
         except BaseException:
-            if self.is_local:
-                self.fs.delete_file(staging) if self.exists(relative + ".partial") else None
+            if self.is_local and self.exists(relative + ".partial"):
+                self.fs.delete_file(staging)
             raise
         if self.is_local:
             self.fs.move(staging, target)

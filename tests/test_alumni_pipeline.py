@@ -135,10 +135,10 @@ def test_current_and_the_five_answers_match_the_answer_key(loaded_lake, messy_ex
     for employee_id, want in expected.items():
         assert {c: current[employee_id][c] for c in CLEAN_COLUMNS} == {c: want[c] for c in CLEAN_COLUMNS}
     answers = run_cli(lake, "report", "alumni", "--json").json()
-    assert answers == pytest.approx(key.answers) if False else _same_answers(answers, key.answers)
+    _assert_same_answers(answers, key.answers)
 
 
-def _same_answers(got: dict[str, Any], want: dict[str, Any]) -> bool:
+def _assert_same_answers(got: dict[str, Any], want: dict[str, Any]) -> None:
     assert got["alumni"] == want["alumni"]
     for section in ("degrees", "campuses", "departments", "job_roles"):
         assert len(got[section]) == len(want[section]), section
@@ -147,7 +147,6 @@ def _same_answers(got: dict[str, Any], want: dict[str, Any]) -> bool:
             for field, value in w.items():
                 assert g[field] == (pytest.approx(value, abs=1e-4) if isinstance(value, float) else value)
     assert got["top_employees"] == want["top_employees"]
-    return True
 
 
 def test_query_returns_rows_and_refuses_writes(loaded_lake):

@@ -138,3 +138,19 @@ def test_fixed_quarantine_rows_come_back_with_lineage_to_the_fix(v2_exports, tmp
     assert {r["performance_rating"] for r in replayed} == {4}
     listed = {e["batch_id"]: e for e in run_cli(lake, "quarantine", "list", "--json").json()}
     assert listed[entry["batch_id"]]["replayed_by"] == [result["batches"][0]["batch_id"]]
+
+
+def test_current_is_the_same_when_a_long_run_reduces_its_rows_as_it_goes(messy_exports, tmp_path, monkeypatch):
+    import campuslake
+    from campuslake import pipeline
+
+    monkeypatch.setattr(pipeline, "REDUCE_EVERY_ROWS", 500)  # reduce after almost every batch
+    files, key = messy_exports
+    lake = campuslake.Lake.open(campuslake.load_settings(lake=str(tmp_path / "lake")))
+    for path in files:
+        campuslake.land_file(lake, "alumni", path)
+    campuslake.run_pending(lake, "alumni")
+    lake.close()
+    got = {r["employee_id"]: {c: r[c] for c in CLEAN_COLUMNS}
+           for r in curated(tmp_path / "lake", "alumni_current").to_pylist()}
+    assert got == {r["employee_id"]: {c: r[c] for c in CLEAN_COLUMNS} for r in key.current.to_pylist()}

@@ -36,6 +36,8 @@ from campuslake.validate.reasons import FileReason, RowReason
 log = logging.getLogger(__name__)
 
 LINEAGE_COLUMNS = ("_batch_id", "_source_file", "_source_line", "_ingested_at")
+REDUCE_EVERY_ROWS = 2_000_000
+"""run_rows is reduced to one row per key once it holds more rows than this"""
 ProgressCallback = Callable[[str, int, int], None]
 """progress(description, completed, total): called as batches move through the run"""
 
@@ -87,7 +89,7 @@ class BatchProcessor:
         self.contract: Contract = lake.settings.dataset(dataset)
         self.engine = engine
         self.curated = CuratedTables(lake.storage)
-        self._run_latest = False  # whether the engine holds table run_latest (see _fold_into_run_latest)
+        self._run_rows: int | None = None  # rows in engine table run_rows (see _fold_into_run_latest)
 
     def process(self, batch: dict[str, Any]) -> BatchOutcome:
         source = landing_path(self.dataset, batch["sha256"])
@@ -202,18 +204,23 @@ class BatchProcessor:
         valid = f"SELECT {columns}, {lineage} FROM batch_rows WHERE _status = 'valid'"
         self.curated.replace_batch(self.dataset, self.engine.reader(valid), batch["batch_id"],
                                    {"campuslake.batch_id": batch["batch_id"]})
-        self._fold_into_run_latest(valid)
+        self._fold_into_run_latest(valid, outcome.rows_valid)
         self.engine.execute("DROP TABLE batch_rows")
 
-    def _fold_into_run_latest(self, rows_sql: str) -> None:
-        """Keep this run's latest row per key so far: a table the size of the key set, not of the
-        run, so `_current` is refreshed without re-reading the run's rows from the lake."""
-        source = f"SELECT * FROM run_latest UNION ALL BY NAME {rows_sql}" if self._run_latest else rows_sql
-        latest = latest_by_key_sql(f"({source})", self.contract.key, self.contract.latest_by)
-        self.engine.execute(f"CREATE OR REPLACE TABLE run_latest_next AS {latest}")
-        self.engine.execute("DROP TABLE IF EXISTS run_latest")
-        self.engine.execute("ALTER TABLE run_latest_next RENAME TO run_latest")
-        self._run_latest = True
+    def _fold_into_run_latest(self, rows_sql: str, rows: int) -> None:
+        """Collect this run's valid rows in the engine, reduced to the latest per key whenever
+        more than REDUCE_EVERY_ROWS have piled up: appending is O(batch), and the table stays
+        about the size of the key set, so `_current` is refreshed without re-reading the lake."""
+        if self._run_rows is None:
+            self.engine.execute(f"CREATE OR REPLACE TABLE run_rows AS {rows_sql}")
+            self._run_rows = 0
+        else:
+            self.engine.execute(f"INSERT INTO run_rows BY NAME {rows_sql}")
+        self._run_rows += rows
+        if self._run_rows > REDUCE_EVERY_ROWS:
+            latest = latest_by_key_sql("run_rows", self.contract.key, self.contract.latest_by)
+            self.engine.execute(f"CREATE OR REPLACE TABLE run_rows AS {latest}")
+            self._run_rows = self.engine.scalar("SELECT count(*) FROM run_rows")  # type: ignore[assignment]
 
     def _replay_of(self, fmt: SourceFormat) -> str | None:
         """A fixed quarantine export names the batch it came from in its origin column."""
@@ -231,9 +238,9 @@ class BatchProcessor:
 
     def refresh_current(self, batch_ids: list[str]) -> None:
         """Fold this run's rows into `<dataset>_current`: the latest row per key wins."""
-        if not self._run_latest:
+        if self._run_rows is None:
             return
-        new_rows = "SELECT * FROM run_latest"
+        new_rows = "SELECT * FROM run_rows"
         current = self.curated.dataset(current_table(self.dataset))
         if current is not None:
             self.engine.register("current_rows", current)

@@ -230,4 +230,6 @@ def test_extra_columns_are_kept_in_raw_and_reported(tmp_path):
     [batch] = run_cli(lake, "run", "--json").json()["batches"]
     assert batch["rows_valid"] == 1 and batch["warnings"] == ["extra columns kept in raw only: Notes"]
     [raw] = (lake / "raw" / "alumni").rglob("*.parquet")
-    assert pq.read_table(raw).column("Notes").to_pylist() == ["called twice"]
+    raw_rows = pq.read_table(raw).to_pylist()
+    assert [(r["Notes"], r["_source_file"], r["_source_line"], r["_batch_id"]) for r in raw_rows] == [
+        ("called twice", "export.csv", 2, batch["batch_id"])]

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
@@ -123,23 +124,30 @@ class BatchProcessor:
 
     # --- stages -----------------------------------------------------------------------------
     def _write_raw(self, batch: dict[str, Any], fmt: SourceFormat, rows: Any) -> int:
-        """Stream the parsed rows to raw/ (all strings + lineage); returns the row count."""
+        """Stream the parsed rows to raw/ (cells as strings, the line, the field count and the
+        batch's lineage); returns the row count."""
         directory = raw_dir(self.dataset, batch["batch_id"])
         self.lake.storage.delete(directory)
         path = f"{directory}/part-0.parquet"
         count = 0
         writer = None
+        lineage = {"_batch_id": pa.scalar(batch["batch_id"]), "_source_file": pa.scalar(batch["file_name"]),
+                   "_ingested_at": pa.scalar(batch["landed_at"], pa.timestamp("us", tz="UTC"))}
         with self.lake.storage.open_output(path) as out:
             for record_batch in rows:
                 record_batch = record_batch.rename_columns(
                     ["_source_line", "_raw_line", "_field_count", *fmt.header])
+                for name, value in lineage.items():  # constant per file: Parquet stores them in a few bytes
+                    record_batch = record_batch.append_column(
+                        name, pc.fill_null(pa.nulls(record_batch.num_rows, value.type), value))
                 if writer is None:
                     writer = pq.ParquetWriter(out, record_batch.schema, compression="zstd")
                 writer.write_batch(record_batch)
                 count += record_batch.num_rows
             if writer is None:  # a header and no rows: still an (empty) batch
                 schema = pa.schema([("_source_line", pa.int64()), ("_raw_line", pa.string()),
-                                    ("_field_count", pa.int32()), *[(h, pa.string()) for h in fmt.header]])
+                                    ("_field_count", pa.int32()), *[(h, pa.string()) for h in fmt.header],
+                                    *[(name, value.type) for name, value in lineage.items()]])
                 writer = pq.ParquetWriter(out, schema, compression="zstd")
             writer.close()
         raw = pads.dataset(self.lake.storage.path(path), filesystem=self.lake.storage.fs, format="parquet")

@@ -26,11 +26,11 @@ from campuslake.lake.archive import archive_landed_file
 from campuslake.lake.catalog import utc_now
 from campuslake.lake.delta import CuratedTables
 from campuslake.lake.lake import Lake
-from campuslake.lake.zones import archive_path, landing_path, raw_dir
+from campuslake.lake.zones import archive_path, landing_dir, landing_path, raw_dir
 from campuslake.transform.dedup import batch_status_sql, latest_by_key_sql
 from campuslake.transform.normalize import phone_e164_python, sql_literal
 from campuslake.validate.contract_sql import classify_sql, phone_candidates_sql
-from campuslake.validate.headers import match_header, normalize_header
+from campuslake.validate.headers import HeaderMatch, match_header, normalize_header
 from campuslake.validate.quarantine import EXPORT_COLUMNS, EXPORT_ORIGIN, quarantine_file, write_quarantine_rows
 from campuslake.validate.reasons import FileReason, RowReason
 
@@ -90,7 +90,7 @@ class BatchProcessor:
         self.contract: Contract = lake.settings.dataset(dataset)
         self.engine = engine
         self.curated = CuratedTables(lake.storage)
-        self._run_rows: int | None = None  # rows in engine table run_rows (see _fold_into_run_latest)
+        self._run_rows: int | None = None  # rows in engine table run_rows (see _collect_run_rows)
 
     def process(self, batch: dict[str, Any]) -> BatchOutcome:
         source = landing_path(self.dataset, batch["sha256"])
@@ -157,7 +157,7 @@ class BatchProcessor:
                             f"_field_count, {cells} FROM raw_batch_file")
         return count
 
-    def _classify(self, batch: dict[str, Any], fmt: SourceFormat, match: Any) -> None:
+    def _classify(self, batch: dict[str, Any], fmt: SourceFormat, match: HeaderMatch) -> None:
         config = self.lake.settings.normalization
         columns = [c.name for c in self.contract.columns]
         raw = ["_raw_line", *(f"c{j}" for j in range(len(fmt.header)))]
@@ -212,10 +212,10 @@ class BatchProcessor:
         valid = f"SELECT {columns}, {lineage} FROM batch_rows WHERE _status = 'valid'"
         self.curated.replace_batch(self.dataset, self.engine.reader(valid), batch["batch_id"],
                                    {"campuslake.batch_id": batch["batch_id"]})
-        self._fold_into_run_latest(valid, outcome.rows_valid)
+        self._collect_run_rows(valid, outcome.rows_valid)
         self.engine.execute("DROP TABLE batch_rows")
 
-    def _fold_into_run_latest(self, rows_sql: str, rows: int) -> None:
+    def _collect_run_rows(self, rows_sql: str, rows: int) -> None:
         """Collect this run's valid rows in the engine, reduced to the latest per key whenever
         more than REDUCE_EVERY_ROWS have piled up: appending is O(batch), and the table stays
         about the size of the key set, so `_current` is refreshed without re-reading the lake."""
@@ -269,9 +269,10 @@ class BatchProcessor:
 
 def settle_landing(lake: Lake, dataset: str) -> None:
     """Archive, then remove from landing, every file whose batch is done (idempotent)."""
+    landed = set(lake.storage.list_files(landing_dir(dataset)))  # one listing, not a stat per batch
     for batch in lake.catalog.batches(dataset):
         source = landing_path(dataset, batch["sha256"])
-        if batch["status"] != "pending" and lake.storage.exists(source):
+        if batch["status"] != "pending" and source in landed:
             archive_landed_file(lake.storage, dataset, batch["sha256"])
             lake.storage.delete(source)
 

@@ -183,17 +183,29 @@ class Catalog:
                 batch_id=batch_id, dataset=dataset, kind=kind, path=path, rows=rows,
                 reason_counts=json.loads(json.dumps(reason_counts)), created_at=utc_now()))
 
-    def quarantine_entries(self, dataset: str | None = None) -> list[dict[str, Any]]:
-        query = sa.select(quarantine_index, batches.c.file_name, batches.c.landed_at).join(
+    def _quarantine_query(self) -> sa.Select[Any]:
+        return sa.select(quarantine_index, batches.c.file_name, batches.c.landed_at, batches.c.message).join(
             batches, batches.c.batch_id == quarantine_index.c.batch_id
         ).order_by(batches.c.landed_at, quarantine_index.c.batch_id)
+
+    def quarantine_entries(self, dataset: str | None = None) -> list[dict[str, Any]]:
+        query = self._quarantine_query()
         if dataset:
             query = query.where(quarantine_index.c.dataset == dataset)
         return self._rows(query)
 
-    def replays_of(self, batch_id: str) -> list[str]:
-        rows = self._rows(sa.select(batches.c.batch_id).where(batches.c.replay_of == batch_id))
-        return [r["batch_id"] for r in rows]
+    def quarantine_entry(self, batch_id: str) -> dict[str, Any] | None:
+        rows = self._rows(self._quarantine_query().where(quarantine_index.c.batch_id == batch_id))
+        return rows[0] if rows else None
+
+    def replays(self) -> dict[str, list[str]]:
+        """original batch id -> the batches that replay its fixed rows, in landing order"""
+        rows = self._rows(sa.select(batches.c.batch_id, batches.c.replay_of)
+                          .where(batches.c.replay_of.is_not(None)).order_by(batches.c.landed_at))
+        replays: dict[str, list[str]] = {}
+        for row in rows:
+            replays.setdefault(row["replay_of"], []).append(row["batch_id"])
+        return replays
 
     # --- tables ---------------------------------------------------------------------------
     def record_table(self, *, table_name: str, dataset: str, zone: str, path: str, fmt: str,

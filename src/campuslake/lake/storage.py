@@ -85,10 +85,6 @@ class LakeStorage:
         with self.open_output(relative) as out:
             out.write(data)
 
-    def read_bytes(self, relative: str) -> bytes:
-        with self.open_input(relative) as stream:
-            return stream.read()
-
     def read_parquet(self, relative: str) -> pa.Table:
         return pq.read_table(self.path(relative), filesystem=self.fs)
 
@@ -113,9 +109,6 @@ class LakeStorage:
             for info in self.fs.get_file_info(selector)
             if info.type == pafs.FileType.File
         )
-
-    def size(self, relative: str) -> int:
-        return self.fs.get_file_info(self.path(relative)).size or 0
 
     def storage_options(self) -> dict[str, str]:
         """Options for deltalake for this lake (empty for local disk)."""

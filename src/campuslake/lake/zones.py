@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 
+def landing_dir(dataset: str) -> str:
+    return f"landing/{dataset}"
+
+
 def landing_path(dataset: str, sha256: str) -> str:
-    return f"landing/{dataset}/{sha256}"
+    return f"{landing_dir(dataset)}/{sha256}"
 
 
 def raw_dir(dataset: str, batch_id: str) -> str:

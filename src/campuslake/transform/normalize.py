@@ -25,10 +25,6 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def sql_list(values: Iterable[str]) -> str:
-    return "(" + ", ".join(sql_literal(v) for v in values) + ")"
-
-
 def sql_in(expr: str, values: Iterable[str | int]) -> str:
     """`expr` is one of `values`. Not `IN (...)`: DuckDB plans that as a join that evaluates a
     computed `expr` once more; list_contains evaluates it in place."""

@@ -50,25 +50,22 @@ def quarantine_file(lake: Lake, dataset: str, batch: dict[str, Any], reason: str
 
 
 def list_quarantine(lake: Lake, dataset: str | None = None) -> list[dict[str, Any]]:
-    entries = []
-    for entry in lake.catalog.quarantine_entries(dataset):
-        batch = lake.catalog.batch(entry["batch_id"]) or {}
-        entries.append({
-            "batch_id": entry["batch_id"],
-            "dataset": entry["dataset"],
-            "file": entry["file_name"],
-            "kind": entry["kind"],
-            "rows": entry["rows"],
-            "reasons": entry["reason_counts"],
-            "message": batch.get("message"),
-            "path": lake.storage.uri(entry["path"]),
-            "replayed_by": lake.catalog.replays_of(entry["batch_id"]),
-        })
-    return entries
+    replays = lake.catalog.replays()
+    return [{
+        "batch_id": entry["batch_id"],
+        "dataset": entry["dataset"],
+        "file": entry["file_name"],
+        "kind": entry["kind"],
+        "rows": entry["rows"],
+        "reasons": entry["reason_counts"],
+        "message": entry["message"],
+        "path": lake.storage.uri(entry["path"]),
+        "replayed_by": replays.get(entry["batch_id"], []),
+    } for entry in lake.catalog.quarantine_entries(dataset)]
 
 
 def read_quarantine_rows(lake: Lake, batch_id: str) -> pa.Table:
-    entry = next((e for e in lake.catalog.quarantine_entries() if e["batch_id"] == batch_id), None)
+    entry = lake.catalog.quarantine_entry(batch_id)
     if entry is None:
         raise UsageError(f"batch {batch_id} has nothing in quarantine; see `campuslake quarantine list`")
     if entry["kind"] != "rows":
@@ -85,10 +82,10 @@ def export_quarantine(lake: Lake, batch_id: str, out: Path) -> int:
     """
     table = read_quarantine_rows(lake, batch_id)
     header = json.loads(table.schema.metadata[HEADER_METADATA_KEY])
-    batch = lake.catalog.batch(batch_id) or {}
     data = {name: table.column(name).to_pylist() for name in header}
     codes = table.column("_reason_codes").to_pylist()
     messages = table.column("_reason").to_pylist()
+    files = table.column("_source_file").to_pylist()
     lines = table.column("_source_line").to_pylist()
     raw_lines = table.column("_raw_line").to_pylist()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -96,6 +93,6 @@ def export_quarantine(lake: Lake, batch_id: str, out: Path) -> int:
         writer = csv.writer(handle)
         writer.writerow([*header, *EXPORT_COLUMNS])
         for i in range(table.num_rows):
-            origin = f"{batch_id}:{batch.get('file_name', '')}:{lines[i]}"
+            origin = f"{batch_id}:{files[i]}:{lines[i]}"
             writer.writerow([*(data[h][i] for h in header), codes[i], messages[i], origin, raw_lines[i]])
     return table.num_rows

@@ -27,7 +27,7 @@ from campuslake.lake.catalog import utc_now
 from campuslake.lake.delta import CuratedTables
 from campuslake.lake.lake import Lake
 from campuslake.lake.zones import archive_path, landing_dir, landing_path, raw_dir
-from campuslake.transform.dedup import batch_status_sql, latest_by_key_sql
+from campuslake.transform.dedup import batch_status_sql, duplicate_lines_sql, latest_by_key_sql
 from campuslake.transform.normalize import phone_e164_python, sql_literal
 from campuslake.validate.contract_sql import classify_sql, phone_candidates_sql
 from campuslake.validate.headers import HeaderMatch, match_header, normalize_header
@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 LINEAGE_COLUMNS = ("_batch_id", "_source_file", "_source_line", "_ingested_at")
 REDUCE_EVERY_ROWS = 2_000_000
 """run_rows is reduced to one row per key once it holds more rows than this"""
+RAW_ROW_GROUP_ROWS = 32_768
+"""raw Parquet row groups: the engine scans a file's row groups in parallel (one per thread), so a
+batch of 100,000 rows in one group ran on one core (1.75 s against 0.92 s in groups of this size)"""
 ProgressCallback = Callable[[str, int, int], None]
 """progress(description, completed, total): called as batches move through the run"""
 
@@ -142,7 +145,7 @@ class BatchProcessor:
                         name, pc.fill_null(pa.nulls(record_batch.num_rows, value.type), value))
                 if writer is None:
                     writer = pq.ParquetWriter(out, record_batch.schema, compression="zstd")
-                writer.write_batch(record_batch)
+                writer.write_batch(record_batch, row_group_size=RAW_ROW_GROUP_ROWS)
                 count += record_batch.num_rows
             if writer is None:  # a header and no rows: still an (empty) batch
                 schema = pa.schema([("_source_line", pa.int64()), ("_raw_line", pa.string()),
@@ -186,6 +189,8 @@ class BatchProcessor:
                 lookups[spec.name] = name
         if lookups:
             build(lookups)
+        self.engine.execute(f"UPDATE batch_rows SET _status = 'duplicate' "
+                            f"WHERE _source_line IN ({duplicate_lines_sql('batch_rows', columns)})")
 
     def _load(self, batch: dict[str, Any], fmt: SourceFormat, outcome: BatchOutcome) -> None:
         counts = {r["_status"]: r["n"] for r in self.engine.rows(

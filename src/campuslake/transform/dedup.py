@@ -10,23 +10,36 @@ def _ident(name: str) -> str:
 
 
 def batch_status_sql(relation: str, columns: list[str], raw_columns: list[str]) -> str:
-    """Add `_status`: quarantined (has reasons), duplicate (same values as an earlier valid row of
-    the batch, compared after normalization) or valid. The first row by line is kept.
+    """Add `_status` (quarantined when the row has reasons, else valid) and `_row_hash`, a hash of
+    the curated values that duplicate_lines_sql uses to find duplicate candidates cheaply.
 
-    `raw_columns` are kept for quarantined rows only (the others never need them), so the
-    window's buffer holds little more than the curated values.
+    `raw_columns` are kept for quarantined rows only (the others never need them).
     """
-    partition = ", ".join(_ident(c) for c in columns)
     only_bad = ", ".join(f"CASE WHEN len({REASONS}) > 0 THEN {_ident(c)} END AS {_ident(c)}" for c in raw_columns)
+    values = ", ".join(_ident(c) for c in columns)
     return f"""
 SELECT *,
-    CASE
-        WHEN len({REASONS}) > 0 THEN 'quarantined'
-        WHEN row_number() OVER (PARTITION BY len({REASONS}) = 0, {partition} ORDER BY _source_line) > 1
-            THEN 'duplicate'
-        ELSE 'valid'
-    END AS _status
+    CASE WHEN len({REASONS}) > 0 THEN 'quarantined' ELSE 'valid' END AS _status,
+    hash({values}) AS _row_hash
 FROM (SELECT * REPLACE ({only_bad}) FROM {relation})
+"""
+
+
+def duplicate_lines_sql(table: str, columns: list[str]) -> str:
+    """`_source_line` of every valid row of `table` whose curated values equal those of an earlier
+    valid row (compared after normalization; the first by line is kept).
+
+    Only rows sharing a `_row_hash` with another row are compared value by value: a window over
+    every row and every column cost as much as validating the batch.
+    """
+    partition = ", ".join(_ident(c) for c in columns)
+    return f"""
+SELECT _source_line FROM (
+    SELECT _source_line, row_number() OVER (PARTITION BY {partition} ORDER BY _source_line) AS _n
+    FROM {table}
+    WHERE _status = 'valid' AND _row_hash IN (
+        SELECT _row_hash FROM {table} WHERE _status = 'valid' GROUP BY _row_hash HAVING count(*) > 1)
+) WHERE _n > 1
 """
 
 

@@ -94,6 +94,15 @@ RULES: dict[str, Callable[[str, NormalizationConfig], str]] = {
 }
 
 
+CASE_FOLDING_RULES = frozenset({"title_case", "lower", "upper"})
+
+
+def folds_case(rules: list[str]) -> bool:
+    """True when the result of `rules` does not depend on the case of the input: every rule
+    matches without regard to case, so one that sets the case makes the whole chain blind to it."""
+    return any(rule in CASE_FOLDING_RULES for rule in rules)
+
+
 def apply_rules(expr: str, rules: list[str], config: NormalizationConfig) -> str:
     """Compose the named rules, in order, around `expr`."""
     for name in rules:
@@ -133,9 +142,10 @@ EMAIL_PATTERN = (r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+
                  r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 
 
-def email(expr: str) -> tuple[str, str]:
-    """(normalized, is_valid) SQL: trimmed and lower-cased; the domain is never rewritten."""
-    normalized = f"lower({collapse_spaces(expr)})"
+def email(expr: str, *, collapsed: bool = False) -> tuple[str, str]:
+    """(normalized, is_valid) SQL: trimmed and lower-cased; the domain is never rewritten.
+    `collapsed`: `expr` has been through collapse_spaces already (a contract column has)."""
+    normalized = f"lower({expr if collapsed else collapse_spaces(expr)})"
     return normalized, f"regexp_full_match({normalized}, {sql_literal(EMAIL_PATTERN)})"
 
 
@@ -145,7 +155,8 @@ def phone_digits(expr: str) -> str:
 
 
 # The number types libphonenumber tries in is_valid_number; a number is valid when one matches.
-_NUMBER_TYPES = ("fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "personal_number",
+# Mobile first: the conditions short-circuit, and survey phones are mostly mobiles.
+_NUMBER_TYPES = ("mobile", "fixed_line", "toll_free", "premium_rate", "shared_cost", "personal_number",
                  "voip", "pager", "uan", "voicemail")
 
 
@@ -185,23 +196,25 @@ def phone_e164(digits: str, region: str) -> str:
     code = str(metadata.country_code)
     prefix = metadata.national_prefix or ""
     general_pattern = sql_literal(metadata.general_desc.national_number_pattern or "")
-    after_code = f"regexp_extract({digits}, {sql_literal('^[+]?' + code + '([0-9]*)$')}, 1)"
+    # One pattern test up front (digits, an optional leading '+'); then starts_with() tells the
+    # forms apart and substr() cuts the prefix: a pattern per form, and a regexp_extract per use
+    # of the national number, cost more than the validation itself.
+    after_plus_code, after_code = f"substr({digits}, {len(code) + 2})", f"substr({digits}, {len(code) + 1})"
     cases = [
-        f"WHEN regexp_full_match({digits}, {sql_literal(r'[+]' + code + '[0-9]+')}) "
-        f"AND {_valid_national(after_code, metadata)} THEN '+{code}' || {after_code}",
+        f"WHEN starts_with({digits}, '+{code}') "
+        f"AND {_valid_national(after_plus_code, metadata)} THEN '+{code}' || {after_plus_code}",
         # Without '+', libphonenumber reads a leading country code only when the whole string is
         # not itself a plausible national number; the same test keeps both answers equal.
-        f"WHEN regexp_full_match({digits}, {sql_literal(code + '[0-9]+')}) "
-        f"AND NOT regexp_full_match({digits}, {general_pattern}) "
+        f"WHEN starts_with({digits}, '{code}') AND NOT regexp_full_match({digits}, {general_pattern}) "
         f"AND {_valid_national(after_code, metadata)} THEN '+{code}' || {after_code}",
     ]
     if prefix:
         after_prefix = f"substr({digits}, {len(prefix) + 1})"
-        cases.append(f"WHEN regexp_full_match({digits}, {sql_literal(re.escape(prefix) + '[0-9]+')}) "
+        cases.append(f"WHEN starts_with({digits}, {sql_literal(prefix)}) "
                      f"AND {_valid_national(after_prefix, metadata)} THEN '+{code}' || {after_prefix}")
-    cases.append(f"WHEN regexp_full_match({digits}, '[0-9]+') AND {_valid_national(digits, metadata)} "
+    cases.append(f"WHEN NOT starts_with({digits}, '+') AND {_valid_national(digits, metadata)} "
                  f"THEN '+{code}' || {digits}")
-    return "CASE " + " ".join(cases) + " END"
+    return f"CASE WHEN regexp_full_match({digits}, '[+]?[0-9]+') THEN CASE {' '.join(cases)} END END"
 
 
 def phone_e164_python(raw: str, region: str) -> str | None:

@@ -99,7 +99,7 @@ def column_sql(spec: ColumnSpec, index: int, cell: str, contract: Contract, conf
     elif spec.type == "timestamp":
         typed = rules.timestamp(value, spec.formats)
     elif spec.type == "email":
-        lowered, valid = rules.email(value)
+        lowered, valid = rules.email(value, collapsed=True)  # every column is collapsed first
         typed = f"CASE WHEN {valid} THEN {lowered} END"
     elif spec.type == "phone":
         digits = rules.phone_digits(value)
@@ -113,9 +113,21 @@ def column_sql(spec: ColumnSpec, index: int, cell: str, contract: Contract, conf
 
 
 def by_value(spec: ColumnSpec) -> bool:
-    """Vocabulary columns (allowed/canonical values) repeat a few spellings over many rows: their
-    whole chain runs once per distinct spelling and joins back, instead of once per row."""
-    return bool(spec.allowed or spec.canonical)
+    """Columns whose whole chain runs once per distinct value and joins back, not once per row:
+    vocabulary columns (allowed/canonical values: a few spellings over many rows), and columns
+    whose rules fold case (names: far fewer distinct values once case is set aside)."""
+    return bool(spec.allowed or spec.canonical) or rules.folds_case(spec.normalize)
+
+
+def value_key(spec: ColumnSpec, cell: str) -> str:
+    """The value a by-value column's chain runs on: the cell itself, or for case-folding rules an
+    ASCII cell in lower case (and trimmed, when spaces are collapsed first anyway), since then
+    every spelling of it gives the same result. Other cells keep their case: lower() is not
+    harmless for every script."""
+    if not rules.folds_case(spec.normalize):
+        return cell
+    folded = f"lower(trim({cell}))" if spec.normalize[0] == "collapse_spaces" else f"lower({cell})"
+    return f"CASE WHEN strlen({cell}) = length({cell}) THEN {folded} ELSE {cell} END"
 
 
 def _stages(columns: list[ColumnSQL], source: str, lookups: dict[str, str] | None = None) -> str:
@@ -148,9 +160,9 @@ def _staged(columns: list[ColumnSQL], relation: str, keep: str, lookups: dict[st
         joins, picked = [], []
         for index, column in by_value_columns.items():
             cell = next(c.cell for c in columns if c.index == index)
-            distinct = f"(SELECT DISTINCT {cell} AS cell FROM {relation})"
+            distinct = f"(SELECT DISTINCT {value_key(column.spec, cell)} AS cell FROM {relation})"
             joins.append(f"LEFT JOIN {_stages([column], distinct)} AS v{index} "
-                         f"ON v{index}.cell IS NOT DISTINCT FROM base.{cell}")
+                         f"ON v{index}.cell IS NOT DISTINCT FROM {value_key(column.spec, f'base.{cell}')}")
             picked += [f"v{index}.{ref}" for ref in (column.present, column.normalized, column.typed)]
         base = f"(SELECT base.*, {', '.join(picked)} FROM {base} AS base {' '.join(joins)})"
     inline = [c for c in columns if c.index not in by_value_columns]
@@ -165,8 +177,8 @@ def _reason(code: RowReason, column: ColumnSQL, message_sql: str) -> str:
             f"'value': {column.cell}, 'message': {message_sql}}}")
 
 
-def _checks(column: ColumnSQL) -> list[str]:
-    """`CASE WHEN <problem> THEN <reason struct> END` for every check the column declares."""
+def _checks(column: ColumnSQL) -> list[tuple[str, str]]:
+    """(problem condition, reason struct) for every check the column declares."""
     spec, name = column.spec, sql_literal(column.spec.name + ": ")
     shown = f"'''' || {column.cell} || ''''"
     checks: list[tuple[str, RowReason, str]] = []
@@ -194,8 +206,7 @@ def _checks(column: ColumnSQL) -> list[str]:
     if spec.pattern:
         checks.append((f"NOT regexp_full_match(CAST({column.typed} AS VARCHAR), {sql_literal(spec.pattern)})",
                        RowReason.PATTERN_MISMATCH, f"{name} || {shown} || ' does not match {spec.pattern}'"))
-    return [f"CASE WHEN {condition} THEN {_reason(code, column, message)} END"
-            for condition, code, message in checks]
+    return [(condition, _reason(code, column, message)) for condition, code, message in checks]
 
 
 def _columns(contract: Contract, config: NormalizationConfig, match: HeaderMatch,
@@ -236,7 +247,11 @@ def classify_sql(contract: Contract, config: NormalizationConfig, match: HeaderM
         f"'value': CAST(NULL AS VARCHAR), 'message': 'the line has ' || {FIELD_COUNT} || "
         f"' fields but the header has {width}'}}]"
         for op, code in ((">", RowReason.TOO_MANY_FIELDS), ("<", RowReason.TOO_FEW_FIELDS)))
-    checks = ",\n            ".join(check for column in columns for check in _checks(column))
+    checks = [check for column in columns for check in _checks(column)]
+    # Cheap conditions first, the list of reason structs only for the few rows that fail one:
+    # building a list per row and filtering it cost more than all the checks themselves.
+    any_problem = " OR ".join(f"({condition})" for condition, _ in checks) or "false"
+    reasons = ",\n            ".join(f"CASE WHEN {condition} THEN {reason} END" for condition, reason in checks)
     typed = ",\n    ".join(f"{c.typed} AS {_quote_identifier(c.spec.name)}" for c in columns)
     return f"""
 SELECT
@@ -245,8 +260,9 @@ SELECT
     {cells},
     {typed},
     CASE {field_count_reason}
-    ELSE list_filter([
-            {checks}
-        ], lambda x: x IS NOT NULL) END AS {REASONS}
+    WHEN {any_problem} THEN list_filter([
+            {reasons}
+        ], lambda x: x IS NOT NULL)
+    ELSE [] END AS {REASONS}
 FROM {_staged(columns, relation, keep, phone_lookups, by_value_columns)}
 """

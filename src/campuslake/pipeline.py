@@ -42,6 +42,8 @@ REDUCE_EVERY_ROWS = 2_000_000
 RAW_ROW_GROUP_ROWS = 32_768
 """raw Parquet row groups: the engine scans a file's row groups in parallel (one per thread), so a
 batch of 100,000 rows in one group ran on one core (1.75 s against 0.92 s in groups of this size)"""
+RAW_PARQUET: dict[str, Any] = {"compression": "zstd", "use_dictionary": False}
+"""raw cells are mostly distinct: dictionaries cost write time (~25%) and saved no space"""
 ProgressCallback = Callable[[str, int, int], None]
 """progress(description, completed, total): called as batches move through the run"""
 
@@ -93,7 +95,10 @@ class BatchProcessor:
         self.contract: Contract = lake.settings.dataset(dataset)
         self.engine = engine
         self.curated = CuratedTables(lake.storage)
-        self._run_rows: int | None = None  # rows in engine table run_rows (see _collect_run_rows)
+        # this run's curated files not yet folded into engine table run_rows (see _collect_run_rows)
+        self._run_files: list[str] = []
+        self._run_file_rows = 0
+        self._has_run_rows = False
 
     def process(self, batch: dict[str, Any]) -> BatchOutcome:
         source = landing_path(self.dataset, batch["sha256"])
@@ -144,14 +149,14 @@ class BatchProcessor:
                     record_batch = record_batch.append_column(
                         name, pc.fill_null(pa.nulls(record_batch.num_rows, value.type), value))
                 if writer is None:
-                    writer = pq.ParquetWriter(out, record_batch.schema, compression="zstd")
+                    writer = pq.ParquetWriter(out, record_batch.schema, **RAW_PARQUET)
                 writer.write_batch(record_batch, row_group_size=RAW_ROW_GROUP_ROWS)
                 count += record_batch.num_rows
             if writer is None:  # a header and no rows: still an (empty) batch
                 schema = pa.schema([("_source_line", pa.int64()), ("_raw_line", pa.string()),
                                     ("_field_count", pa.int32()), *[(h, pa.string()) for h in fmt.header],
                                     *[(name, value.type) for name, value in lineage.items()]])
-                writer = pq.ParquetWriter(out, schema, compression="zstd")
+                writer = pq.ParquetWriter(out, schema, **RAW_PARQUET)
             writer.close()
         raw = pads.dataset(self.lake.storage.path(path), filesystem=self.lake.storage.fs, format="parquet")
         self.engine.register("raw_batch_file", raw)
@@ -163,7 +168,7 @@ class BatchProcessor:
     def _classify(self, batch: dict[str, Any], fmt: SourceFormat, match: HeaderMatch) -> None:
         config = self.lake.settings.normalization
         columns = [c.name for c in self.contract.columns]
-        raw = ["_raw_line", *(f"c{j}" for j in range(len(fmt.header)))]
+        raw = [f"c{j}" for j in range(len(fmt.header))]
 
         def build(lookups: dict[str, str]) -> None:
             sql = classify_sql(self.contract, config, match, len(fmt.header), fmt.delimiter, "raw_batch", lookups)
@@ -215,25 +220,39 @@ class BatchProcessor:
                                   reason_counts)
         columns = ", ".join(_quote(c.name) for c in self.contract.columns)
         valid = f"SELECT {columns}, {lineage} FROM batch_rows WHERE _status = 'valid'"
-        self.curated.replace_batch(self.dataset, self.engine.reader(valid), batch["batch_id"],
-                                   {"campuslake.batch_id": batch["batch_id"]})
-        self._collect_run_rows(valid, outcome.rows_valid)
+        # The engine writes the file (in parallel where it can); one Delta commit adds it and
+        # removes the batch's rows of any earlier attempt, so a batch run twice is there once.
+        data_file = self.curated.new_data_file(self.dataset)
+        self.engine.write_parquet(valid, self.lake.storage, data_file)
+        self.curated.commit_files(self.dataset, [data_file], replace_batch=batch["batch_id"],
+                                  metadata={"campuslake.batch_id": batch["batch_id"]})
         self.engine.execute("DROP TABLE batch_rows")
+        if outcome.rows_valid:
+            self._collect_run_rows(data_file, outcome.rows_valid)
 
-    def _collect_run_rows(self, rows_sql: str, rows: int) -> None:
-        """Collect this run's valid rows in the engine, reduced to the latest per key whenever
-        more than REDUCE_EVERY_ROWS have piled up: appending is O(batch), and the table stays
-        about the size of the key set, so `_current` is refreshed without re-reading the lake."""
-        if self._run_rows is None:
-            self.engine.execute(f"CREATE OR REPLACE TABLE run_rows AS {rows_sql}")
-            self._run_rows = 0
-        else:
-            self.engine.execute(f"INSERT INTO run_rows BY NAME {rows_sql}")
-        self._run_rows += rows
-        if self._run_rows > REDUCE_EVERY_ROWS:
-            latest = latest_by_key_sql("run_rows", self.contract.key, self.contract.latest_by)
-            self.engine.execute(f"CREATE OR REPLACE TABLE run_rows AS {latest}")
-            self._run_rows = self.engine.scalar("SELECT count(*) FROM run_rows")  # type: ignore[assignment]
+    def _collect_run_rows(self, data_file: str, rows: int) -> None:
+        """Remember this run's curated files; whenever more than REDUCE_EVERY_ROWS rows have piled
+        up, fold them into engine table run_rows, the latest row per key, so `_current` is
+        refreshed without re-reading the lake and the fold stays about the size of the key set."""
+        self._run_files.append(data_file)
+        self._run_file_rows += rows
+        if self._run_file_rows > REDUCE_EVERY_ROWS:
+            latest = latest_by_key_sql(f"({self._run_rows_sql()})", self.contract.key, self.contract.latest_by)
+            self.engine.execute(f"CREATE OR REPLACE TABLE run_rows_folded AS {latest}")
+            self.engine.execute("DROP TABLE IF EXISTS run_rows")
+            self.engine.execute("ALTER TABLE run_rows_folded RENAME TO run_rows")
+            self._has_run_rows = True
+            self._run_files, self._run_file_rows = [], 0
+
+    def _run_rows_sql(self) -> str | None:
+        """This run's valid rows: the folded table and the files not folded yet (None: no rows)."""
+        parts = ["SELECT * FROM run_rows"] if self._has_run_rows else []
+        if self._run_files:
+            self.engine.register("run_files", pads.dataset(
+                [self.lake.storage.path(f) for f in self._run_files], filesystem=self.lake.storage.fs,
+                format="parquet"))
+            parts.append("SELECT * FROM run_files")
+        return " UNION ALL BY NAME ".join(parts) or None
 
     def _replay_of(self, fmt: SourceFormat) -> str | None:
         """A fixed quarantine export names the batch it came from in its origin column."""
@@ -251,16 +270,19 @@ class BatchProcessor:
 
     def refresh_current(self, batch_ids: list[str]) -> None:
         """Fold this run's rows into `<dataset>_current`: the latest row per key wins."""
-        if self._run_rows is None:
+        new_rows = self._run_rows_sql()
+        if new_rows is None:
             return
-        new_rows = "SELECT * FROM run_rows"
-        current = self.curated.dataset(current_table(self.dataset))
+        table = current_table(self.dataset)
+        current = self.curated.dataset(table)
         if current is not None:
             self.engine.register("current_rows", current)
             new_rows = f"SELECT * FROM current_rows UNION ALL BY NAME {new_rows}"
-        sql = latest_by_key_sql(f"({new_rows})", self.contract.key, self.contract.latest_by)
-        self.curated.overwrite(current_table(self.dataset), self.engine.reader(sql),
-                               {"campuslake.batches": ",".join(batch_ids)})
+        data_file = self.curated.new_data_file(table)
+        self.engine.write_parquet(latest_by_key_sql(f"({new_rows})", self.contract.key, self.contract.latest_by),
+                                  self.lake.storage, data_file)
+        self.curated.commit_files(table, [data_file], overwrite=True,
+                                  metadata={"campuslake.batches": ",".join(batch_ids)})
 
     def record_tables(self) -> None:
         for table, description in [(self.dataset, f"every accepted {self.dataset} row, with lineage"),

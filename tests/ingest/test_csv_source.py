@@ -13,6 +13,7 @@ import io
 import tempfile
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -221,6 +222,43 @@ def test_damaged_gzip_is_rejected_as_bad_compression(tmp_path: Path, damage: str
 def test_damage_late_in_a_utf16_gzip_is_rejected_while_reading(tmp_path: Path) -> None:
     packed = gzip.compress(("id,name\n" + "1,Ana\n" * 20000).encode("utf-16"))
     assert rejected(tmp_path, packed[:-20]) == FileReason.BAD_COMPRESSION
+
+
+def zstd_compress(data: bytes) -> bytes:
+    out = pa.BufferOutputStream()
+    with pa.CompressedOutputStream(out, "zstd") as packed:
+        packed.write(data)
+    return out.getvalue().to_pybytes()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "cp1252"])
+def test_zstd_is_read_by_its_magic_bytes_like_the_plain_file(tmp_path: Path, encoding: str) -> None:
+    packed = zstd_compress(NAMES_CSV.encode(encoding))
+    assert packed[:4] == b"\x28\xb5\x2f\xfd"
+    source, rows = read(tmp_path / "zstd", packed)
+    plain_source, plain_rows = read(tmp_path / "plain", NAMES_CSV.encode(encoding))
+    assert source.compressed and not plain_source.compressed
+    assert source.encoding == plain_source.encoding
+    assert rows == plain_rows and cells(rows, 3) == NAMES
+
+
+@pytest.mark.parametrize("chunk", [64, 5])
+def test_zstd_read_in_small_chunks_gives_the_same_rows(tmp_path: Path, chunk: int) -> None:
+    text = "id,note\n" + "".join(f'{i},"line {i}\nnext, ""{i}"""\n' for i in range(200))
+    _, plain = read(tmp_path / "plain", text.encode())
+    _, packed = _read_with_chunk(tmp_path / "zstd", zstd_compress(text.encode()), chunk)
+    assert packed == plain and len(packed) == 200
+
+
+@pytest.mark.parametrize("cut", ["header", "half", "last-bytes"])
+def test_truncated_zstd_is_rejected_as_bad_compression(tmp_path: Path, cut: str) -> None:
+    packed = zstd_compress(("id,name\n" + "".join(f"{i},Ana {i * 7919 % 10007}\n" for i in range(20000))).encode("utf-16"))
+    keep = {"header": 5, "half": len(packed) // 2, "last-bytes": len(packed) - 3}[cut]
+    assert rejected(tmp_path, packed[:keep]) == FileReason.BAD_COMPRESSION
+
+
+def test_empty_zstd_is_rejected_as_empty(tmp_path: Path) -> None:
+    assert rejected(tmp_path, zstd_compress(b"")) == FileReason.EMPTY_FILE
 
 
 @pytest.mark.parametrize("data", [b"", b"   \n\r\n\t\n", codecs.BOM_UTF8, codecs.BOM_UTF8 + b"\n\n",

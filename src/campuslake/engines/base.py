@@ -7,10 +7,15 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from campuslake.errors import EngineError
+
+if TYPE_CHECKING:
+    from campuslake.lake.storage import LakeStorage
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +85,17 @@ class Engine(ABC):
         """
         with self._statement(sql):
             return self._fetch_reader(sql, batch_size)
+
+    def write_parquet(self, sql: str, storage: LakeStorage, relative: str) -> int:
+        """Write a query's rows to a Parquet file of the lake, streaming; returns the row count.
+        Backends override this with their own (parallel) writer where they can reach the file."""
+        count = 0
+        reader = self.reader(sql)
+        with storage.open_output(relative) as out, pq.ParquetWriter(out, reader.schema, compression="zstd") as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+                count += batch.num_rows
+        return count
 
     def rows(self, sql: str) -> list[dict[str, object]]:
         """Run a small query and return its rows as dicts."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import posixpath
 import tempfile
 
 import duckdb
 import pyarrow as pa
 
 from campuslake.engines.base import ArrowSource, Engine
+from campuslake.lake.storage import LakeStorage
 from campuslake.engines.functions import SQL_FUNCTIONS
 
 
@@ -38,6 +41,19 @@ class DuckDBEngine(Engine):
 
     def _fetch_arrow(self, sql: str) -> pa.Table:
         return self._con.sql(sql).to_arrow_table()
+
+    def write_parquet(self, sql: str, storage: LakeStorage, relative: str) -> int:
+        if not storage.is_local:  # DuckDB reaches object storage only through the storage seam
+            return super().write_parquet(sql, storage, relative)
+        target = storage.path(relative)
+        storage.make_dirs(posixpath.dirname(relative))
+        staging = target + ".partial"  # complete files only under their name, as LakeStorage does
+        # zstd level 1: half the time of DuckDB's default level 3 for ~20% larger files
+        copy = f"COPY ({sql}) TO '{staging.replace(chr(39), chr(39) * 2)}' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
+        with self._statement(copy):
+            count = self._con.execute(copy).fetchall()[0][0]
+        os.replace(staging, target)
+        return int(count)
 
     def _fetch_reader(self, sql: str, batch_size: int) -> pa.RecordBatchReader:
         return self._con.sql(sql).to_arrow_reader(batch_size)

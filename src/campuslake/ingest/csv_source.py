@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+import hashlib
 import io
 import zlib
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from campuslake.lake.archive import DIGEST_FRAME_SIZE, GZIP_MAGIC, is_zstd, stored_digest
 from campuslake.lake.storage import LakeStorage
 from campuslake.validate.reasons import FileReason
 
@@ -55,13 +57,38 @@ class SourceFormat:
     blank_lines: int = 0
 
 
+class _ZstdStream:
+    """A zstd stream; when the archive stored the content's SHA-256 ahead of it, checked at the end."""
+
+    def __init__(self, raw: pa.NativeFile, digest: bytes | None) -> None:
+        self._stream = pa.CompressedInputStream(raw, "zstd")
+        self._digest = digest
+        self._hash = hashlib.sha256() if digest else None
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._stream.read(size)
+        if self._hash is not None:
+            self._hash.update(chunk)
+            if not chunk and self._hash.digest() != self._digest:
+                raise OSError("the content does not match the SHA-256 stored with it")
+        return chunk
+
+    def __enter__(self) -> _ZstdStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stream.close()
+
+
 def _open_decompressed(storage: LakeStorage, relative: str) -> io.BufferedIOBase:
     # compression=None: decide by magic bytes, not by file name (landed files have no extension)
     with storage.fs.open_input_stream(storage.path(relative), compression=None) as probe:
-        magic = probe.read(2)
+        head = probe.read(DIGEST_FRAME_SIZE)
     raw = storage.fs.open_input_stream(storage.path(relative), compression=None)
-    if magic == b"\x1f\x8b":
+    if head[:2] == GZIP_MAGIC:
         return gzip.GzipFile(fileobj=raw)  # type: ignore[arg-type]
+    if is_zstd(head):
+        return _ZstdStream(raw, stored_digest(head))  # type: ignore[return-value]
     return raw  # type: ignore[return-value]
 
 
@@ -70,14 +97,14 @@ def _read_chunks(stream: io.BufferedIOBase, size: int | None = None) -> Iterator
     try:
         while chunk := stream.read(size):
             yield chunk
-    except (OSError, EOFError, zlib.error) as exc:
-        raise FileRejected(FileReason.BAD_COMPRESSION, f"the gzip stream is damaged: {exc}") from exc
+    except (OSError, EOFError, zlib.error, pa.ArrowException) as exc:
+        raise FileRejected(FileReason.BAD_COMPRESSION, f"the compressed stream is damaged: {exc}") from exc
 
 
 def _detect_encoding(storage: LakeStorage, relative: str) -> tuple[str, bool]:
     """Pick the encoding from BOMs, NUL patterns and a full UTF-8 check (streamed)."""
     with _open_decompressed(storage, relative) as stream:
-        compressed = isinstance(stream, gzip.GzipFile)
+        compressed = isinstance(stream, (gzip.GzipFile, _ZstdStream))
         chunks = _read_chunks(stream)
         sample, at_end = b"", False
         while len(sample) < SAMPLE_BYTES and not at_end:
@@ -338,6 +365,12 @@ def _split_rows(records: pa.StringArray, lines: np.ndarray, delimiter: str, widt
                                                      *[f"c{j}" for j in range(width)]])
 
 
+def _blank(records: pa.StringArray) -> pa.BooleanArray:
+    """Empty or only white space (is_space stops at the first other character; trimming copied
+    every line)."""
+    return pc.or_(pc.equal(pc.binary_length(records), 0), pc.utf8_is_space(records))
+
+
 def read_csv_source(storage: LakeStorage, relative: str) -> tuple[SourceFormat, Iterator[pa.RecordBatch]]:
     """Detect the format of a landed file, then stream its data rows as Arrow record batches.
 
@@ -353,7 +386,7 @@ def read_csv_source(storage: LakeStorage, relative: str) -> tuple[SourceFormat, 
     header_lines: np.ndarray | None = None
     for block in blocks:
         records = _records(block)
-        blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(records)), 0).to_numpy(zero_copy_only=False)
+        blank = _blank(records).to_numpy(zero_copy_only=False)
         keep = np.flatnonzero(~blank)
         source.blank_lines += int(blank.sum())
         if keep.size:
@@ -373,7 +406,7 @@ def read_csv_source(storage: LakeStorage, relative: str) -> tuple[SourceFormat, 
             yield _split_rows(header_records.slice(1), header_lines[1:], source.delimiter, width)
         for block in blocks:
             records = _records(block)
-            blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(records)), 0)
+            blank = _blank(records)
             source.blank_lines += pc.sum(blank).as_py() or 0
             keep = pc.invert(blank)
             rows = records.filter(keep)

@@ -72,7 +72,8 @@ class LakeStorage:
         target = self.path(relative)
         staging = target + ".partial" if self.is_local else target
         try:
-            with self.fs.open_output_stream(staging) as stream:
+            # compression=None: pyarrow would otherwise compress by the name's extension
+            with self.fs.open_output_stream(staging, compression=None) as stream:
                 yield stream  # type: ignore[misc]
         except BaseException:
             if self.is_local and self.exists(relative + ".partial"):

@@ -28,7 +28,9 @@ def curated_table(table: str) -> str:
 
 
 def archive_path(dataset: str, sha256: str) -> str:
-    return f"archive/{dataset}/{sha256[:2]}/{sha256}.gz"
+    """No extension: like landing, the format is told by magic bytes (zstd, or a file that came
+    compressed and is kept as it came)."""
+    return f"archive/{dataset}/{sha256[:2]}/{sha256}"
 
 
 CATALOG_FILE = "_catalog/catalog.db"

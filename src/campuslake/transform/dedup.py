@@ -13,7 +13,7 @@ def batch_status_sql(relation: str, columns: list[str], raw_columns: list[str]) 
     """Add `_status` (quarantined when the row has reasons, else valid) and `_row_hash`, a hash of
     the curated values that duplicate_lines_sql uses to find duplicate candidates cheaply.
 
-    `raw_columns` are kept for quarantined rows only (the others never need them).
+    `raw_columns` (the raw cells) are kept for quarantined rows only (the others never need them).
     """
     only_bad = ", ".join(f"CASE WHEN len({REASONS}) > 0 THEN {_ident(c)} END AS {_ident(c)}" for c in raw_columns)
     values = ", ".join(_ident(c) for c in columns)

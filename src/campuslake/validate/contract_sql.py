@@ -234,7 +234,8 @@ def phone_candidates_sql(contract: Contract, config: NormalizationConfig, match:
 
 def classify_sql(contract: Contract, config: NormalizationConfig, match: HeaderMatch, width: int,
                  delimiter: str, relation: str, phone_lookups: dict[str, str]) -> str:
-    """SQL returning every row of `relation` with typed columns, raw cells and `_reasons`.
+    """SQL returning every row of `relation` with typed columns, raw cells and `_reasons`
+    (`_raw_line` only where `_reasons` is not empty).
 
     `relation` has `_source_line`, `_raw_line`, `_field_count` and cells `c0..c{width-1}`;
     `phone_lookups` maps a phone column to a relation (digits, e164) from phone_candidates_sql.
@@ -253,10 +254,13 @@ def classify_sql(contract: Contract, config: NormalizationConfig, match: HeaderM
     any_problem = " OR ".join(f"({condition})" for condition, _ in checks) or "false"
     reasons = ",\n            ".join(f"CASE WHEN {condition} THEN {reason} END" for condition, reason in checks)
     typed = ",\n    ".join(f"{c.typed} AS {_quote_identifier(c.spec.name)}" for c in columns)
+    # The raw line is rebuilt from the cells only for rows that keep it (the failing ones).
     return f"""
-SELECT
+SELECT * REPLACE (CASE WHEN len({REASONS}) > 0
+                  THEN coalesce(_raw_line, concat_ws({sql_literal(delimiter)}, {cells})) END AS _raw_line)
+FROM (SELECT
     _source_line,
-    coalesce(_raw_line, concat_ws({sql_literal(delimiter)}, {cells})) AS _raw_line,
+    _raw_line,
     {cells},
     {typed},
     CASE {field_count_reason}
@@ -264,5 +268,5 @@ SELECT
             {reasons}
         ], lambda x: x IS NOT NULL)
     ELSE [] END AS {REASONS}
-FROM {_staged(columns, relation, keep, phone_lookups, by_value_columns)}
+FROM {_staged(columns, relation, keep, phone_lookups, by_value_columns)})
 """

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from campuslake.config import Contract
@@ -86,6 +86,20 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+@dataclass
+class ParsedBatch:
+    """A batch whose file is in the raw zone, ready for the engine, or rejected whole."""
+
+    batch: dict[str, Any]
+    source: str
+    """the landed (or archived) file it was read from"""
+    fmt: SourceFormat | None = None
+    match: HeaderMatch | None = None
+    raw_file: str = ""
+    rows_in: int = 0
+    rejected: FileRejected | None = None
+
+
 class BatchProcessor:
     """Takes one pending batch of one dataset through parse, validate, dedup and load."""
 
@@ -101,6 +115,11 @@ class BatchProcessor:
         self._has_run_rows = False
 
     def process(self, batch: dict[str, Any]) -> BatchOutcome:
+        return self.finish(self.parse(batch))
+
+    def parse(self, batch: dict[str, Any]) -> ParsedBatch:
+        """Read the landed file into the raw zone. Touches neither the engine nor the catalog, so
+        the next batch can be parsed while the engine works on this one."""
         source = landing_path(self.dataset, batch["sha256"])
         if not self.lake.storage.exists(source):  # re-processing a settled batch: read the archive
             source = archive_path(self.dataset, batch["sha256"])
@@ -117,13 +136,26 @@ class BatchProcessor:
                 raise FileRejected(FileReason.DUPLICATE_COLUMNS,
                                    f"columns mean the same contract column twice: {', '.join(match.ambiguous)}",
                                    line=fmt.header_line)
-            rows_in = self._write_raw(batch, fmt, rows)
+            raw_file, rows_in = self._write_raw(batch, fmt, rows)
         except FileRejected as rejected:
-            return self._reject(batch, source, rejected)
+            return ParsedBatch(batch, source, rejected=rejected)
+        return ParsedBatch(batch, source, fmt, match, raw_file, rows_in)
+
+    def finish(self, parsed: ParsedBatch) -> BatchOutcome:
+        """Validate, normalize, deduplicate and load a parsed batch (the engine's part)."""
+        if parsed.rejected is not None:
+            return self._reject(parsed.batch, parsed.source, parsed.rejected)
+        batch, fmt, match = parsed.batch, parsed.fmt, parsed.match
+        assert fmt is not None and match is not None
+        self.engine.register_parquet("raw_batch_file", self.lake.storage, [parsed.raw_file])
+        cells = ", ".join(f"{_quote(h)} AS c{j}" for j, h in enumerate(fmt.header))
+        self.engine.execute(f"CREATE OR REPLACE TEMP VIEW raw_batch AS SELECT _source_line, _raw_line, "
+                            f"_field_count, {cells} FROM raw_batch_file")
         # A fixed quarantine export carries our reason columns: expected, so not worth a warning.
         extra = [h for h in match.extra if normalize_header(h) not in EXPORT_COLUMNS]
         warnings = [f"extra columns kept in raw only: {', '.join(extra)}"] if extra else []
-        outcome = BatchOutcome(batch["batch_id"], batch["file_name"], "loaded", rows_in=rows_in, warnings=warnings)
+        outcome = BatchOutcome(batch["batch_id"], batch["file_name"], "loaded", rows_in=parsed.rows_in,
+                               warnings=warnings)
         self._classify(batch, fmt, match)
         self._load(batch, fmt, outcome)
         outcome.source = dict(encoding=fmt.encoding, delimiter=fmt.delimiter, extra_columns=match.extra,
@@ -131,9 +163,9 @@ class BatchProcessor:
         return outcome
 
     # --- stages -----------------------------------------------------------------------------
-    def _write_raw(self, batch: dict[str, Any], fmt: SourceFormat, rows: Any) -> int:
+    def _write_raw(self, batch: dict[str, Any], fmt: SourceFormat, rows: Any) -> tuple[str, int]:
         """Stream the parsed rows to raw/ (cells as strings, the line, the field count and the
-        batch's lineage); returns the row count."""
+        batch's lineage); returns the file and the row count."""
         directory = raw_dir(self.dataset, batch["batch_id"])
         self.lake.storage.delete(directory)
         path = f"{directory}/part-0.parquet"
@@ -158,12 +190,7 @@ class BatchProcessor:
                                     *[(name, value.type) for name, value in lineage.items()]])
                 writer = pq.ParquetWriter(out, schema, **RAW_PARQUET)
             writer.close()
-        raw = pads.dataset(self.lake.storage.path(path), filesystem=self.lake.storage.fs, format="parquet")
-        self.engine.register("raw_batch_file", raw)
-        cells = ", ".join(f"{_quote(h)} AS c{j}" for j, h in enumerate(fmt.header))
-        self.engine.execute(f"CREATE OR REPLACE TEMP VIEW raw_batch AS SELECT _source_line, _raw_line, "
-                            f"_field_count, {cells} FROM raw_batch_file")
-        return count
+        return path, count
 
     def _classify(self, batch: dict[str, Any], fmt: SourceFormat, match: HeaderMatch) -> None:
         config = self.lake.settings.normalization
@@ -248,9 +275,7 @@ class BatchProcessor:
         """This run's valid rows: the folded table and the files not folded yet (None: no rows)."""
         parts = ["SELECT * FROM run_rows"] if self._has_run_rows else []
         if self._run_files:
-            self.engine.register("run_files", pads.dataset(
-                [self.lake.storage.path(f) for f in self._run_files], filesystem=self.lake.storage.fs,
-                format="parquet"))
+            self.engine.register_parquet("run_files", self.lake.storage, self._run_files)
             parts.append("SELECT * FROM run_files")
         return " UNION ALL BY NAME ".join(parts) or None
 
@@ -274,13 +299,16 @@ class BatchProcessor:
         if new_rows is None:
             return
         table = current_table(self.dataset)
-        current = self.curated.dataset(table)
-        if current is not None:
-            self.engine.register("current_rows", current)
-            new_rows = f"SELECT * FROM current_rows UNION ALL BY NAME {new_rows}"
+        current = self.curated.files(table)
+        if current:
+            # A batch run again after a crash may have rows in both: `_origin` tells the copies apart.
+            self.engine.register_parquet("current_rows", self.lake.storage, current)
+            new_rows = f"SELECT *, 0 AS _origin FROM current_rows UNION ALL BY NAME SELECT *, 1 AS _origin FROM ({new_rows})"
+        else:
+            new_rows = f"SELECT *, 1 AS _origin FROM ({new_rows})"
+        latest = latest_by_key_sql(f"({new_rows})", self.contract.key, self.contract.latest_by, origin="_origin")
         data_file = self.curated.new_data_file(table)
-        self.engine.write_parquet(latest_by_key_sql(f"({new_rows})", self.contract.key, self.contract.latest_by),
-                                  self.lake.storage, data_file)
+        self.engine.write_parquet(f"SELECT * EXCLUDE (_origin) FROM ({latest})", self.lake.storage, data_file)
         self.curated.commit_files(table, [data_file], overwrite=True,
                                   metadata={"campuslake.batches": ",".join(batch_ids)})
 
@@ -318,10 +346,17 @@ def run_pending(lake: Lake, dataset: str = "alumni", *, engine: Engine | None = 
     outcomes: list[BatchOutcome] = []
     try:
         processor = BatchProcessor(lake, dataset, engine)
-        for done, batch in enumerate(pending):
-            if progress:
-                progress(f"{batch['file_name']}", done, len(pending))
-            outcomes.append(processor.process(batch))
+        # One batch ahead: the next file is parsed (Arrow and numpy, mostly outside the GIL) while
+        # the engine validates and loads this one, using the core the engine leaves idle.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="campuslake-parse") as parser:
+            parsing = parser.submit(processor.parse, pending[0])
+            for done, batch in enumerate(pending):
+                if progress:
+                    progress(f"{batch['file_name']}", done, len(pending))
+                parsed = parsing.result()
+                if done + 1 < len(pending):
+                    parsing = parser.submit(processor.parse, pending[done + 1])
+                outcomes.append(processor.finish(parsed))
         if progress:
             progress("updating current rows", len(pending), len(pending))
         processor.refresh_current([o.batch_id for o in outcomes if o.status == "loaded"])

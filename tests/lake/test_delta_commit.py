@@ -177,8 +177,8 @@ def test_a_file_mixing_batches_falls_back_to_a_predicate_delete(curated: Curated
 
 
 def test_files_written_by_write_deltalake_are_replaced_by_batch_too(curated: CuratedTables) -> None:
-    curated.replace_batch("alumni", rows_of("a", 3), "a", metadata={})
-    curated.replace_batch("alumni", rows_of("b", 2), "b", metadata={})
+    write_deltalake(curated.uri("alumni"), rows_of("a", 3))
+    write_deltalake(curated.uri("alumni"), rows_of("b", 2), mode="append")
     assert curated.commit_files("alumni", [write(curated, "alumni", rows_of("a", 1, start=9))],
                                 replace_batch="a", metadata={}) == 2
     assert [(row["_batch_id"], row["year"]) for row in read(curated, "alumni")] == [("a", 9), ("b", 0), ("b", 1)]

@@ -86,6 +86,13 @@ class Engine(ABC):
         with self._statement(sql):
             return self._fetch_reader(sql, batch_size)
 
+    def register_parquet(self, name: str, storage: LakeStorage, files: list[str]) -> None:
+        """Expose Parquet files of the lake (one schema) to SQL as view `name`.
+        Backends override this with their own reader where they can reach the files."""
+        import pyarrow.dataset as pads
+
+        self.register(name, pads.dataset([storage.path(f) for f in files], filesystem=storage.fs, format="parquet"))
+
     def write_parquet(self, sql: str, storage: LakeStorage, relative: str) -> int:
         """Write a query's rows to a Parquet file of the lake, streaming; returns the row count.
         Backends override this with their own (parallel) writer where they can reach the file."""

@@ -42,6 +42,15 @@ class DuckDBEngine(Engine):
     def _fetch_arrow(self, sql: str) -> pa.Table:
         return self._con.sql(sql).to_arrow_table()
 
+    def register_parquet(self, name: str, storage: LakeStorage, files: list[str]) -> None:
+        if not storage.is_local:
+            super().register_parquet(name, storage, files)
+            return
+        # DuckDB's own reader: its buffers count against memory_limit, which an Arrow scan's
+        # read-ahead does not (a 2M-row fold peaked ~300 MiB higher through Arrow)
+        paths = ", ".join(_literal(storage.path(f)) for f in files)
+        self.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet([{paths}])")
+
     def write_parquet(self, sql: str, storage: LakeStorage, relative: str) -> int:
         if not storage.is_local:  # DuckDB reaches object storage only through the storage seam
             return super().write_parquet(sql, storage, relative)
@@ -49,7 +58,7 @@ class DuckDBEngine(Engine):
         storage.make_dirs(posixpath.dirname(relative))
         staging = target + ".partial"  # complete files only under their name, as LakeStorage does
         # zstd level 1: half the time of DuckDB's default level 3 for ~20% larger files
-        copy = f"COPY ({sql}) TO '{staging.replace(chr(39), chr(39) * 2)}' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
+        copy = f"COPY ({sql}) TO {_literal(staging)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
         with self._statement(copy):
             count = self._con.execute(copy).fetchall()[0][0]
         os.replace(staging, target)
@@ -73,3 +82,7 @@ class DuckDBEngine(Engine):
 
     def close(self) -> None:
         self._con.close()
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

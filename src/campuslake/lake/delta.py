@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
-from deltalake import CommitProperties, DeltaTable, Schema, write_deltalake
+from deltalake import CommitProperties, DeltaTable, Schema
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
@@ -63,22 +63,14 @@ class CuratedTables:
         delta = self.open(table)
         return delta.to_pyarrow_dataset() if delta is not None else None
 
-    def replace_batch(self, table: str, data: pa.RecordBatchReader | pa.Table, batch_id: str,
-                      metadata: dict[str, str]) -> None:
-        """Atomically replace the rows of one batch: re-running a batch never duplicates it."""
-        write_deltalake(
-            self.uri(table), data, mode="overwrite",
-            predicate=f"{BATCH_COLUMN} = {sql_literal(batch_id)}",
-            storage_options=self.storage.storage_options(),
-            commit_properties=CommitProperties(custom_metadata=metadata),
-        )
-
-    def overwrite(self, table: str, data: pa.RecordBatchReader | pa.Table, metadata: dict[str, str]) -> None:
-        write_deltalake(
-            self.uri(table), data, mode="overwrite", schema_mode="overwrite",
-            storage_options=self.storage.storage_options(),
-            commit_properties=CommitProperties(custom_metadata=metadata),
-        )
+    def files(self, table: str) -> list[str] | None:
+        """The lake-relative data files of the table's current version (None: no such table).
+        campuslake's tables use no deletion vectors or column mapping, so the files are the rows."""
+        delta = self.open(table)
+        if delta is None:
+            return None
+        folder = curated_table(table)
+        return [f"{folder}/{action['path']}" for action in pa.table(delta.get_add_actions()).to_pylist()]
 
     def version_and_rows(self, table: str) -> tuple[int | None, int | None]:
         delta = self.open(table)

@@ -24,7 +24,7 @@ $(STAMP): requirements.txt pyproject.toml | $(UV)
 	rm -f $(VENV)/.synced-* && touch $@
 
 lock: | $(UV)
-	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --universal --python-version 3.11 -o requirements.txt
+	$(UV) pip compile pyproject.toml --extra dev --extra spark --generate-hashes --universal --python-version 3.11 -o requirements.txt
 
 demo: setup
 	rm -rf $(DEMO_DIR)

@@ -83,15 +83,16 @@ print(json.dumps({"rows": pq.ParquetFile(out).metadata.num_rows}))
 
 # Which SQL statement of a `run` is which stage, by how its text starts.
 STATEMENT_STAGES = (
-    ("CREATE OR REPLACE TABLE classified", "`CREATE TABLE classified`: validate + normalize"),
-    ("CREATE OR REPLACE TABLE batch_rows", "`CREATE TABLE batch_rows`: in-batch duplicates (+ validate + normalize "
-                                           "when the pipeline fuses them)"),
+    ("CREATE OR REPLACE TABLE batch_rows", "`CREATE TABLE batch_rows`: validate + normalize every row"),
+    ("UPDATE batch_rows", "in-batch duplicates (rows sharing a hash, compared by value)"),
     ("SELECT DISTINCT", "`SELECT DISTINCT`: phone spellings SQL cannot decide"),
-    ("SELECT * EXCLUDE (_rank)", "latest per key (query start; its rows stream into the Delta write)"),
-    ("-- register", "register Arrow sources"),
+    ("COPY (SELECT * EXCLUDE (_origin)", "`_current`: latest per key, written to Parquet"),
+    ("CREATE OR REPLACE TABLE run_rows_folded", "fold of the run's rows into the latest per key (past 2M rows)"),
+    ("COPY (", "curated rows written to Parquet"),
 )
 STATEMENT_LINE = re.compile(r"^(\d+\.\d+) campuslake\.engines\.base: \w+ (\d+\.\d+)s (.*)$")
-OUTSIDE_SQL = "outside SQL: start-up, CSV parse + raw Parquet, Delta writes, archive, catalog"
+OUTSIDE_SQL = ("outside SQL: start-up, waiting for the next file's parse (CSV -> raw Parquet, one file ahead in a "
+               "thread), Delta commits, archive, catalog")
 
 
 class BenchFailure(Exception):
@@ -251,14 +252,14 @@ def check_accounting(document: dict[str, Any], data: Generated, lake: Path, labe
 def statement_stages(run: Measured) -> dict[str, tuple[float, int]]:
     """Seconds and peak RSS per stage, from the engine's statement log and the RSS samples.
 
-    Time not spent inside a SQL statement is outside SQL (a reader's rows stream later, into the
-    Delta write, so that work shows up there too)."""
+    Time not spent inside a SQL statement is outside SQL. The next file is parsed in a thread
+    while statements run, so parsing shows up outside SQL only where the engine waits for it."""
     spans: list[tuple[float, float, str]] = []
     for line in run.stderr.splitlines():
         if match := STATEMENT_LINE.match(line):
             end, seconds, sql = float(match.group(1)), float(match.group(2)), match.group(3).strip()
             stage = next((name for prefix, name in STATEMENT_STAGES if sql.startswith(prefix)),
-                         "other SQL (counts, views, reader starts)")
+                         "other SQL (counts, views, quarantine rows)")
             spans.append((end - seconds, end, stage))
     seconds = {stage: 0.0 for _, _, stage in spans}
     for begin, end, stage in spans:

@@ -10,9 +10,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Schema
@@ -23,6 +23,9 @@ from campuslake.errors import StorageError
 from campuslake.lake.storage import LakeStorage
 from campuslake.lake.zones import curated_table
 from campuslake.transform.normalize import sql_literal
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as pads
 
 BATCH_COLUMN = "_batch_id"
 # a plain file name: a Delta log path is a URI, and these need no escaping there
@@ -76,7 +79,11 @@ class CuratedTables:
         delta = self.open(table)
         if delta is None:
             return None, None
-        return delta.version(), delta.to_pyarrow_dataset().count_rows()
+        # From the log's statistics: no file opened, and no pyarrow.dataset import (~0.3 s of a run)
+        counts = pa.table(delta.get_add_actions()).column("num_records").to_pylist()
+        if None in counts:  # a file written without statistics
+            return delta.version(), delta.to_pyarrow_dataset().count_rows()
+        return delta.version(), sum(counts)
 
     def new_data_file(self, table: str) -> str:
         """A fresh lake-relative path in the table's folder for a Parquet file to commit_files()."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -64,6 +65,23 @@ class AnswerKey:
     @property
     def answers(self) -> dict[str, Any]:
         return json.loads((self.directory / "answers.json").read_text("utf-8"))
+
+
+def fix_quarantined_ratings(exported: Path, fixed: Path) -> int:
+    """Write the rows of a quarantine export whose only fault is an out-of-range rating to
+    `fixed`, rating 4, in the export's columns (what a person fixing the file would do)."""
+    with exported.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        header, rows = reader.fieldnames or [], list(reader)
+    rating = next(h for h in header if h.lower().replace(" ", "_") == "performance_rating")
+    fixable = [{**r, rating: "4"} for r in rows if r["campuslake_reason_codes"] == "out_of_range"
+               and "performance_rating" in r["campuslake_reason"]]
+    assert fixable, "the batch must hold out-of-range ratings"
+    with fixed.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(fixable)
+    return len(fixable)
 
 
 def curated(lake: Path, table: str) -> pa.Table:

@@ -159,6 +159,10 @@ def test_query_returns_rows_and_refuses_writes(loaded_lake):
     assert refused.code == 2 and "read-only" in refused.stderr
     outside = run_cli(lake, "query", "select * from read_csv('/etc/hostname')")
     assert outside.code == 1 and "disabled" in outside.stderr
+    # the curated tables' files stay readable through their views, and only they
+    raw_file = next((lake / "raw").rglob("*.parquet"))
+    other = run_cli(lake, "query", f"select count(*) from read_parquet('{raw_file}')")
+    assert other.code == 1 and "disabled" in other.stderr
 
 
 def test_reingesting_and_rerunning_change_nothing(loaded_lake, messy_exports):

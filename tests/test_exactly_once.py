@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable
 
-from conftest import CLI, AnswerKey, curated, run_cli
+from conftest import CLI, AnswerKey, curated, fix_quarantined_ratings, run_cli
 
 CLEAN_COLUMNS = ["employee_id", "employee_name", "college_degree", "department", "job_role", "campus",
                  "email", "phone", "performance_rating", "submission_date"]
@@ -106,8 +106,6 @@ def test_a_run_killed_mid_load_and_run_again_loses_and_duplicates_nothing(tmp_pa
 
 
 def test_fixed_quarantine_rows_come_back_with_lineage_to_the_fix(v2_exports, tmp_path):
-    import csv
-
     files, _key = v2_exports
     lake = tmp_path / "lake"
     run_cli(lake, "ingest", "alumni", *map(str, files), check=True)
@@ -115,26 +113,14 @@ def test_fixed_quarantine_rows_come_back_with_lineage_to_the_fix(v2_exports, tmp
     entry = next(e for e in run_cli(lake, "quarantine", "list", "--json").json() if e["rows"])
     exported = tmp_path / "exported.csv"
     run_cli(lake, "quarantine", "export", entry["batch_id"], "--out", str(exported), check=True)
-    with exported.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        header, rows = reader.fieldnames, list(reader)
-    fixable = [r for r in rows if r["campuslake_reason_codes"] == "out_of_range"
-               and "performance_rating" in r["campuslake_reason"]]
-    assert fixable, "the generated batch must hold out-of-range ratings"
-    rating_column = next(h for h in header if h.lower().replace(" ", "_") == "performance_rating")
-    for row in fixable:
-        row[rating_column] = "4"
     fixed = tmp_path / "fixed.csv"
-    with fixed.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header)
-        writer.writeheader()
-        writer.writerows(fixable)
+    fixable = fix_quarantined_ratings(exported, fixed)
     run_cli(lake, "ingest", "alumni", str(fixed), check=True)
     result = run_cli(lake, "run", "--json").json()
-    assert result["batches"][0]["rows_valid"] == len(fixable)
+    assert result["batches"][0]["rows_valid"] == fixable
     assert result["batches"][0]["warnings"] == []
     replayed = [r for r in curated(lake, "alumni").to_pylist() if r["_source_file"] == "fixed.csv"]
-    assert sorted(r["_source_line"] for r in replayed) == list(range(2, len(fixable) + 2))
+    assert sorted(r["_source_line"] for r in replayed) == list(range(2, fixable + 2))
     assert {r["performance_rating"] for r in replayed} == {4}
     listed = {e["batch_id"]: e for e in run_cli(lake, "quarantine", "list", "--json").json()}
     assert listed[entry["batch_id"]]["replayed_by"] == [result["batches"][0]["batch_id"]]

@@ -30,6 +30,7 @@ err = Console(stderr=True, soft_wrap=True)  # messages name files: never break t
 class _State:
     lake: str | None = None
     config: Path | None = None
+    engine: str | None = None
 
 
 state = _State()
@@ -41,9 +42,10 @@ def main_options(
     lake: Annotated[str | None, typer.Option(envvar="CAMPUSLAKE_LAKE",
                                              help="Lake root URI (default ./lake, or the config's).")] = None,
     config: Annotated[Path | None, typer.Option(help="campuslake.yaml to use (default: the shipped one).")] = None,
+    engine: Annotated[str | None, typer.Option(help="duckdb or spark (default: the config's engine).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what runs.")] = False,
 ) -> None:
-    state.lake, state.config = lake, config
+    state.lake, state.config, state.engine = lake, config, engine
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
 
@@ -53,7 +55,15 @@ def _lake() -> Any:
     from campuslake.config import load_settings
     from campuslake.lake.lake import Lake
 
-    lake = Lake.open(load_settings(state.config, lake=state.lake))
+    settings = load_settings(state.config, lake=state.lake)
+    if state.engine is not None:
+        from campuslake.engines import ENGINES
+        from campuslake.registry import did_you_mean
+
+        if state.engine not in ENGINES:  # every command, even those that never start an engine
+            raise UsageError(f"unknown engine {state.engine!r}{did_you_mean(state.engine, ENGINES)}")
+        settings = settings.model_copy(update={"engine": state.engine})
+    lake = Lake.open(settings)
     try:
         yield lake
     finally:

@@ -334,44 +334,50 @@ def settle_landing(lake: Lake, dataset: str) -> None:
 
 def run_pending(lake: Lake, dataset: str = "alumni", *, engine: Engine | None = None,
                 progress: ProgressCallback | None = None) -> RunResult:
-    """Process every pending batch of `dataset`; returns per-batch accounting."""
+    """Process every pending batch of `dataset`; returns per-batch accounting.
+
+    One run per dataset and lake at a time: a run holds the catalog lease `run:<dataset>` from
+    reading the pending batches to settling them, and a second run raises LeaseHeld instead of
+    processing the same batches again (see docs/decisions.md).
+    """
     lake.settings.dataset(dataset)  # fail early on an unknown dataset
-    pending = lake.catalog.batches(dataset, status="pending")
-    settle_landing(lake, dataset)
-    if not pending:
-        return RunResult(None, dataset, [])
-    own_engine = engine is None
-    engine = engine or get_engine(lake.settings.engine)
-    run_id = lake.catalog.start_run(dataset)
-    outcomes: list[BatchOutcome] = []
-    try:
-        processor = BatchProcessor(lake, dataset, engine)
-        # One batch ahead: the next file is parsed (Arrow and numpy, mostly outside the GIL) while
-        # the engine validates and loads this one, using the core the engine leaves idle.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="campuslake-parse") as parser:
-            parsing = parser.submit(processor.parse, pending[0])
-            for done, batch in enumerate(pending):
-                if progress:
-                    progress(f"{batch['file_name']}", done, len(pending))
-                parsed = parsing.result()
-                if done + 1 < len(pending):
-                    parsing = parser.submit(processor.parse, pending[done + 1])
-                outcomes.append(processor.finish(parsed))
-        if progress:
-            progress("updating current rows", len(pending), len(pending))
-        processor.refresh_current([o.batch_id for o in outcomes if o.status == "loaded"])
-        processor.record_tables()
-        finished = utc_now()
-        lake.catalog.finish_batches(_ledger_update(o, run_id, finished) for o in outcomes)
-        lake.catalog.finish_run(run_id, status="succeeded", batches_done=len(outcomes),
-                                rows_in=sum(o.rows_in for o in outcomes))
-    except BaseException as exc:
-        lake.catalog.finish_run(run_id, status="failed", batches_done=0, error=str(exc)[:2000])
-        raise
-    finally:
-        if own_engine:
-            engine.close()
-    settle_landing(lake, dataset)
+    with lake.catalog.acquire_lease(f"run:{dataset}"):
+        pending = lake.catalog.batches(dataset, status="pending")
+        settle_landing(lake, dataset)
+        if not pending:
+            return RunResult(None, dataset, [])
+        own_engine = engine is None
+        engine = engine or get_engine(lake.settings.engine)
+        run_id = lake.catalog.start_run(dataset)
+        outcomes: list[BatchOutcome] = []
+        try:
+            processor = BatchProcessor(lake, dataset, engine)
+            # One batch ahead: the next file is parsed (Arrow and numpy, mostly outside the GIL) while
+            # the engine validates and loads this one, using the core the engine leaves idle.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="campuslake-parse") as parser:
+                parsing = parser.submit(processor.parse, pending[0])
+                for done, batch in enumerate(pending):
+                    if progress:
+                        progress(f"{batch['file_name']}", done, len(pending))
+                    parsed = parsing.result()
+                    if done + 1 < len(pending):
+                        parsing = parser.submit(processor.parse, pending[done + 1])
+                    outcomes.append(processor.finish(parsed))
+            if progress:
+                progress("updating current rows", len(pending), len(pending))
+            processor.refresh_current([o.batch_id for o in outcomes if o.status == "loaded"])
+            processor.record_tables()
+            finished = utc_now()
+            lake.catalog.finish_batches(_ledger_update(o, run_id, finished) for o in outcomes)
+            lake.catalog.finish_run(run_id, status="succeeded", batches_done=len(outcomes),
+                                    rows_in=sum(o.rows_in for o in outcomes))
+        except BaseException as exc:
+            lake.catalog.finish_run(run_id, status="failed", batches_done=0, error=str(exc)[:2000])
+            raise
+        finally:
+            if own_engine:
+                engine.close()
+        settle_landing(lake, dataset)
     return RunResult(run_id, dataset, outcomes)
 
 

@@ -6,7 +6,7 @@ from campuslake.engines.base import Engine
 from campuslake.errors import UsageError
 from campuslake.registry import did_you_mean
 
-ENGINES = ("duckdb",)
+ENGINES = ("duckdb", "spark")
 
 
 def get_engine(name: str = "duckdb", **options: object) -> Engine:
@@ -15,6 +15,10 @@ def get_engine(name: str = "duckdb", **options: object) -> Engine:
         from campuslake.engines.duckdb import DuckDBEngine
 
         return DuckDBEngine(**options)  # type: ignore[arg-type]
+    if name == "spark":
+        from campuslake.engines.spark import SparkEngine
+
+        return SparkEngine(**options)  # type: ignore[arg-type]
     raise UsageError(f"unknown engine {name!r}{did_you_mean(name, ENGINES)}")
 
 

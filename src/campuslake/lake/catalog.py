@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import os
+import socket
+import threading
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from campuslake.errors import CatalogError
+from campuslake.errors import CampuslakeError, CatalogError
 
+log = logging.getLogger(__name__)
 metadata = sa.MetaData()
 
 batches = sa.Table(
@@ -84,6 +89,23 @@ table_metadata = sa.Table(
     sa.Column("description", sa.Text),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+
+leases = sa.Table(
+    "leases", metadata,
+    sa.Column("name", sa.String(128), primary_key=True),  # e.g. run:alumni
+    sa.Column("token", sa.String(64), nullable=False),  # the holder's; every change compares it
+    sa.Column("holder", sa.String(256), nullable=False),  # host:pid, for people and stale-lease checks
+    sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+LEASE_SECONDS = 60
+"""a lease not renewed for this long is free; its holder renews it every third of that"""
+
+
+class LeaseHeld(CampuslakeError):
+    """Another process holds the lease (e.g. another `campuslake run` on the same lake)."""
 
 
 def utc_now() -> dt.datetime:
@@ -174,6 +196,44 @@ class Catalog:
             query = query.where(runs.c.dataset == dataset)
         return self._rows(query)
 
+    # --- leases ---------------------------------------------------------------------------
+    def acquire_lease(self, name: str, *, seconds: int = LEASE_SECONDS) -> Lease:
+        """Take lease `name` or raise LeaseHeld. Taking it is one conditional INSERT or UPDATE, so
+        of processes racing for it (on SQLite or PostgreSQL) exactly one gets it. A lease is free
+        when it expired, or when its holder was a process on this host that no longer exists (a
+        run killed with SIGKILL can be run again at once)."""
+        token, holder, now = uuid.uuid4().hex, f"{socket.gethostname()}:{os.getpid()}", utc_now()
+        values = dict(token=token, holder=holder, acquired_at=now,
+                      expires_at=now + dt.timedelta(seconds=seconds))
+        try:
+            with self.engine.begin() as con:
+                con.execute(leases.insert().values(name=name, **values))
+            return Lease(self, name, token, seconds)
+        except IntegrityError:
+            pass  # held, or left behind: take it over only if it is stale, and only if it did not change
+        rows = self._rows(sa.select(leases).where(leases.c.name == name))
+        if rows and _lease_is_stale(rows[0], now):
+            with self.engine.begin() as con:
+                taken = con.execute(leases.update().where(
+                    leases.c.name == name, leases.c.token == rows[0]["token"]).values(**values)).rowcount
+            if taken:
+                log.warning("took over lease %s left by %s", name, rows[0]["holder"])
+                return Lease(self, name, token, seconds)
+            rows = self._rows(sa.select(leases).where(leases.c.name == name))
+        held = rows[0] if rows else {}
+        raise LeaseHeld(f"another process holds {name}: wait for it to finish and try again",
+                        holder=held.get("holder"), since=held.get("acquired_at"))
+
+    def _renew_lease(self, name: str, token: str, seconds: int) -> bool:
+        with self.engine.begin() as con:
+            renewed = con.execute(leases.update().where(leases.c.name == name, leases.c.token == token)
+                                  .values(expires_at=utc_now() + dt.timedelta(seconds=seconds)))
+            return bool(renewed.rowcount)
+
+    def _release_lease(self, name: str, token: str) -> None:
+        with self.engine.begin() as con:
+            con.execute(leases.delete().where(leases.c.name == name, leases.c.token == token))
+
     # --- quarantine -----------------------------------------------------------------------
     def index_quarantine(self, *, batch_id: str, dataset: str, kind: str, path: str, rows: int,
                          reason_counts: dict[str, int]) -> None:
@@ -223,6 +283,53 @@ class Catalog:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class Lease:
+    """A held lease, renewed in the background until released (use it as a context manager)."""
+
+    def __init__(self, catalog: Catalog, name: str, token: str, seconds: int) -> None:
+        self.catalog, self.name, self.token, self.seconds = catalog, name, token, seconds
+        self._stop = threading.Event()
+        self._renewer = threading.Thread(target=self._renew, name=f"campuslake-lease-{name}", daemon=True)
+        self._renewer.start()
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.seconds / 3):
+            try:
+                if not self.catalog._renew_lease(self.name, self.token, self.seconds):
+                    log.error("lease %s was taken over by another process", self.name)
+                    return
+            except SQLAlchemyError as exc:  # a catalog hiccup: try again at the next tick
+                log.warning("could not renew lease %s: %s", self.name, exc)
+
+    def release(self) -> None:
+        self._stop.set()
+        self._renewer.join()
+        self.catalog._release_lease(self.name, self.token)
+
+    def __enter__(self) -> Lease:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _lease_is_stale(row: dict[str, Any], now: dt.datetime) -> bool:
+    if row["expires_at"] <= now:
+        return True
+    host, _, pid = row["holder"].rpartition(":")
+    return host == socket.gethostname() and pid.isdigit() and not _process_exists(int(pid))
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

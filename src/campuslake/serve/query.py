@@ -21,10 +21,14 @@ class QuerySession:
         self.tables: list[str] = []
         for dataset in lake.settings.datasets:
             for table in (dataset, f"{dataset}_current"):
-                data = curated.dataset(table)
-                if data is not None:
-                    self.engine.register(table, data)
-                    self.tables.append(table)
+                files = curated.files(table)
+                if files is None:
+                    continue
+                if files:  # read by the engine itself: nothing is collected on Spark's driver
+                    self.engine.register_parquet(table, lake.storage, files)
+                else:  # a table without rows yet has no file to read its columns from
+                    self.engine.register(table, curated.dataset(table))
+                self.tables.append(table)
         if "alumni_current" in self.tables:
             settings = lake.settings
             for name, sql in answer_views(settings.excellent_threshold, settings.top_n_per_department).items():

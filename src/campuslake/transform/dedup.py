@@ -13,15 +13,18 @@ def batch_status_sql(relation: str, columns: list[str], raw_columns: list[str]) 
     """Add `_status` (quarantined when the row has reasons, else valid) and `_row_hash`, a hash of
     the curated values that duplicate_lines_sql uses to find duplicate candidates cheaply.
 
-    `raw_columns` (the raw cells) are kept for quarantined rows only (the others never need them).
+    `relation` has classify_sql's columns: `_source_line`, `_raw_line`, the raw cells
+    (`raw_columns`), the contract `columns` and `_reasons`. The raw cells are kept for quarantined
+    rows only (the others never need them).
     """
-    only_bad = ", ".join(f"CASE WHEN len({REASONS}) > 0 THEN {_ident(c)} END AS {_ident(c)}" for c in raw_columns)
+    only_bad = ", ".join(f"CASE WHEN array_length({REASONS}) > 0 THEN {_ident(c)} END AS {_ident(c)}"
+                         for c in raw_columns)
     values = ", ".join(_ident(c) for c in columns)
     return f"""
 SELECT *,
-    CASE WHEN len({REASONS}) > 0 THEN 'quarantined' ELSE 'valid' END AS _status,
+    CASE WHEN array_length({REASONS}) > 0 THEN 'quarantined' ELSE 'valid' END AS _status,
     hash({values}) AS _row_hash
-FROM (SELECT * REPLACE ({only_bad}) FROM {relation})
+FROM (SELECT _source_line, _raw_line, {only_bad}, {values}, {REASONS} FROM {relation})
 """
 
 

@@ -254,10 +254,14 @@ def classify_sql(contract: Contract, config: NormalizationConfig, match: HeaderM
     any_problem = " OR ".join(f"({condition})" for condition, _ in checks) or "false"
     reasons = ",\n            ".join(f"CASE WHEN {condition} THEN {reason} END" for condition, reason in checks)
     typed = ",\n    ".join(f"{c.typed} AS {_quote_identifier(c.spec.name)}" for c in columns)
-    # The raw line is rebuilt from the cells only for rows that keep it (the failing ones).
+    names = ", ".join(_quote_identifier(c.spec.name) for c in columns)
+    # The raw line is rebuilt from the cells only for rows that keep it (the failing ones). Columns
+    # are listed, not `* REPLACE`: Spark has no REPLACE, and expanding it there costs an analysis.
     return f"""
-SELECT * REPLACE (CASE WHEN len({REASONS}) > 0
-                  THEN coalesce(_raw_line, concat_ws({sql_literal(delimiter)}, {cells})) END AS _raw_line)
+SELECT _source_line,
+    CASE WHEN array_length({REASONS}) > 0
+         THEN coalesce(_raw_line, concat_ws({sql_literal(delimiter)}, {cells})) END AS _raw_line,
+    {cells}, {names}, {REASONS}
 FROM (SELECT
     _source_line,
     _raw_line,

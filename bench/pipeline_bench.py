@@ -213,9 +213,10 @@ def generate(out_dir: Path, rows: int, files: int, schema: str, progress: Progre
     return Generated(rows, schema, manifest["files"], key, measured)
 
 
-def run_campuslake(data: Generated, lake: Path, label: str, progress: Progress, env: dict[str, str]) -> PipelineRun:
+def run_campuslake(data: Generated, lake: Path, label: str, progress: Progress, env: dict[str, str],
+                   engine: str = "duckdb") -> PipelineRun:
     shutil.rmtree(lake, ignore_errors=True)
-    cli = [sys.executable, "-c", CLI, "--lake", str(lake)]
+    cli = [sys.executable, "-c", CLI, "--lake", str(lake), "--engine", engine]
     ingest = measure([*cli, "ingest", "alumni", *data.files, "--json"], f"{label}: ingest", progress, env)
     landed = ingest.json()
     if len(landed) != len(data.files) or any(f["status"] != "new" for f in landed):
@@ -304,6 +305,10 @@ class Results:
     big: Generated | None = None
     big_run: PipelineRun | None = None
     skipped_10m: bool = False
+    spark: PipelineRun | None = None
+    """the --rows input through the Spark engine (local mode, one run)"""
+    spark_big: PipelineRun | None = None
+    """the --big-rows input through the Spark engine (only with --spark-big)"""
     failure: str | None = None
     load: list[tuple[str, tuple[float, float, float]]] = field(default_factory=list)
 
@@ -399,6 +404,12 @@ def render(results: Results) -> str:
                          f"{_mib(TARGET_PEAK_RSS)} | {_verdict(big_worst <= TARGET_PEAK_RSS)} |")
         elif results.skipped_10m:
             lines.append("| 10M rows | skipped (`--skip-10m`) | bounded RSS | not measured |")
+        for data, spark, duck in ((small, results.spark, e2e),
+                                  (results.big, results.spark_big, results.big_run.seconds if results.big_run else None)):
+            if data is not None and spark is not None and duck is not None:
+                lines.append(f"| Spark engine (local mode, 2 cores), {data.rows:,} rows (1 run) | {spark.seconds:,.1f} s = "
+                             f"{data.rows / spark.seconds:,.0f} rows/s; {spark.seconds / duck:,.1f}x the DuckDB engine's "
+                             f"{duck:,.1f} s | (for information) | |")
         lines.append("")
 
     if small is not None:
@@ -415,6 +426,10 @@ def render(results: Results) -> str:
         runs = [(f"campuslake run {i + 1}", small, r) for i, r in enumerate(results.pipeline)]
         if results.big is not None and results.big_run is not None:
             runs.append(("campuslake", results.big, results.big_run))
+        if results.spark is not None:
+            runs.append(("campuslake on Spark", small, results.spark))
+        if results.big is not None and results.spark_big is not None:
+            runs.append(("campuslake on Spark", results.big, results.spark_big))
         for name, data, r in runs:
             lines += [row(f"{name}: ingest", data.rows, r.ingest), row(f"{name}: run", data.rows, r.run)]
             lines.append(f"| {name}: **ingest + run** | {data.rows:,} | **{r.seconds:,.2f}** | "
@@ -474,6 +489,9 @@ def render(results: Results) -> str:
         f"- Floor: one DuckDB process running `{FLOOR_SQL}` over the same files (all varchar, every row kept).",
         "- pandas baseline: `bench/pandas_baseline.py`, the same rules in plain vectorized pandas (one process, "
         "whole files in memory), writing the curated and current rows to Parquet.",
+        "- Spark engine: the same CLI with `--engine spark` on a fresh lake (PySpark in local mode on the "
+        "machine's cores and Java; JVM start-up included, as a scheduled job pays it too), one run; its "
+        "accounting is checked the same way.",
         "- Peak RSS: the largest sum of RSS over the process and its children, sampled every "
         f"{SAMPLE_SECONDS * 1000:.0f} ms with psutil; ru_maxrss is the kernel's high-water mark for the process "
         "(`os.wait4`, the per-child form of `getrusage(RUSAGE_CHILDREN)`). For an ingest + run pair the larger "
@@ -502,6 +520,10 @@ def summary_table(results: Results) -> Table:
         run = results.big_run
         table.add_row(f"campuslake ingest + run, {results.big.rows:,} rows", f"{run.seconds:,.2f}",
                       f"{results.big.rows / run.seconds:,.0f}", _mib(run.peak_rss))
+    for data, run in ((results.small, results.spark), (results.big, results.spark_big)):
+        if data and run:
+            table.add_row(f"campuslake on Spark, {data.rows:,} rows", f"{run.seconds:,.2f}",
+                          f"{data.rows / run.seconds:,.0f}", _mib(run.peak_rss))
     return table
 
 
@@ -521,6 +543,10 @@ def benchmark(args: argparse.Namespace, results: Results, progress: Progress) ->
         results.floor.append(run_floor(results.small, work / "floor.parquet", progress, f"DuckDB floor, {round_label}"))
         results.pandas.append(run_pandas(results.small, work / "pandas-out", progress,
                                          f"pandas baseline, {round_label}"))
+    if not args.skip_spark:
+        results.spark = run_campuslake(results.small, work / "lake", f"campuslake on Spark, {args.rows:,} rows",
+                                       progress, env, engine="spark")
+        shutil.rmtree(work / "lake")
     shutil.rmtree(work / "input-small")
 
     if args.skip_10m:
@@ -529,6 +555,10 @@ def benchmark(args: argparse.Namespace, results: Results, progress: Progress) ->
     results.big = generate(work / "input-big", args.big_rows, args.big_files, "v2", progress)
     results.big_run = run_campuslake(results.big, work / "lake", f"campuslake {args.big_rows:,} rows", progress, env)
     shutil.rmtree(work / "lake")
+    if args.spark_big:
+        results.spark_big = run_campuslake(results.big, work / "lake", f"campuslake on Spark, {args.big_rows:,} rows",
+                                           progress, env, engine="spark")
+        shutil.rmtree(work / "lake")
     shutil.rmtree(work / "input-big")
 
 
@@ -543,6 +573,8 @@ def main() -> None:
                              "cannot fill 10 files of 1M rows; 16 is the fewest that works at 10M)")
     parser.add_argument("--runs", type=int, default=3, help="runs of each contender at --rows (median reported)")
     parser.add_argument("--skip-10m", action="store_true", help="skip the --big-rows run (it takes a while)")
+    parser.add_argument("--skip-spark", action="store_true", help="skip the Spark engine's run at --rows")
+    parser.add_argument("--spark-big", action="store_true", help="also run the Spark engine at --big-rows (long)")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "bench" / "out",
                         help="scratch folder (emptied first, removed at the end)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir at the end")

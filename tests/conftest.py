@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,18 @@ class AnswerKey:
     @property
     def answers(self) -> dict[str, Any]:
         return json.loads((self.directory / "answers.json").read_text("utf-8"))
+
+
+def fix_a_quarantined_batch(cli: Callable[..., CliResult], lake: Any, folder: Path) -> tuple[dict[str, Any], Path, int]:
+    """What a person fixing rejected rows does, through `cli(lake, *args)`: list the quarantine,
+    export the first batch with rows, fix its out-of-range ratings (see fix_quarantined_ratings)
+    and ingest the fix. Returns the quarantine entry, the fixed file and how many rows it holds."""
+    entry = next(e for e in cli(lake, "quarantine", "list", "--json").json() if e["rows"])
+    exported, fixed = folder / "exported.csv", folder / "fixed.csv"
+    cli(lake, "quarantine", "export", entry["batch_id"], "--out", str(exported), check=True)
+    fixable = fix_quarantined_ratings(exported, fixed)
+    cli(lake, "ingest", "alumni", str(fixed), check=True)
+    return entry, fixed, fixable
 
 
 def fix_quarantined_ratings(exported: Path, fixed: Path) -> int:

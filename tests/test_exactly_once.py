@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable
 
-from conftest import CLI, AnswerKey, curated, fix_quarantined_ratings, run_cli
+from conftest import CLI, AnswerKey, curated, fix_a_quarantined_batch, run_cli
 
 CLEAN_COLUMNS = ["employee_id", "employee_name", "college_degree", "department", "job_role", "campus",
                  "email", "phone", "performance_rating", "submission_date"]
@@ -110,12 +110,7 @@ def test_fixed_quarantine_rows_come_back_with_lineage_to_the_fix(v2_exports, tmp
     lake = tmp_path / "lake"
     run_cli(lake, "ingest", "alumni", *map(str, files), check=True)
     run_cli(lake, "run", check=True)
-    entry = next(e for e in run_cli(lake, "quarantine", "list", "--json").json() if e["rows"])
-    exported = tmp_path / "exported.csv"
-    run_cli(lake, "quarantine", "export", entry["batch_id"], "--out", str(exported), check=True)
-    fixed = tmp_path / "fixed.csv"
-    fixable = fix_quarantined_ratings(exported, fixed)
-    run_cli(lake, "ingest", "alumni", str(fixed), check=True)
+    entry, _fixed, fixable = fix_a_quarantined_batch(run_cli, lake, tmp_path)
     result = run_cli(lake, "run", "--json").json()
     assert result["batches"][0]["rows_valid"] == fixable
     assert result["batches"][0]["warnings"] == []

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
-from conftest import CLI, AnswerKey, fix_quarantined_ratings, run_cli
+from conftest import CLI, AnswerKey, fix_a_quarantined_batch, run_cli
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -58,12 +58,7 @@ def test_the_whole_alumni_flow_runs_on_s3(s3_server, s3_lake, messy_exports: tup
         key.current["employee_id"].to_pylist())
 
     # quarantine: export to a local file, fix the out-of-range ratings, ingest the fix, run again
-    entry = next(e for e in cli(s3_lake, "quarantine", "list", "--json").json() if e["rows"])
-    exported = tmp_path / "exported.csv"
-    cli(s3_lake, "quarantine", "export", entry["batch_id"], "--out", str(exported), check=True)
-    fixed = tmp_path / "fixed.csv"
-    fixable = fix_quarantined_ratings(exported, fixed)
-    cli(s3_lake, "ingest", "alumni", str(fixed), check=True)
+    entry, fixed, fixable = fix_a_quarantined_batch(cli, s3_lake, tmp_path)
     replay = cli(s3_lake, "run", "--json").json()["batches"]
     assert [(b["rows_valid"], b["rows_quarantined"]) for b in replay] == [(fixable, 0)]
     listed = {e["batch_id"]: e for e in cli(s3_lake, "quarantine", "list", "--json").json()}

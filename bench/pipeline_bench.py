@@ -87,7 +87,7 @@ STATEMENT_STAGES = (
     ("UPDATE batch_rows", "in-batch duplicates (rows sharing a hash, compared by value)"),
     ("SELECT DISTINCT", "`SELECT DISTINCT`: phone spellings SQL cannot decide"),
     ("COPY (SELECT * EXCLUDE (_origin)", "`_current`: latest per key, written to Parquet"),
-    ("CREATE OR REPLACE TABLE run_rows_folded", "fold of the run's rows into the latest per key (past 2M rows)"),
+    ("CREATE OR REPLACE TABLE run_rows", "fold of the run's rows into the latest per key (past 2M rows)"),
     ("COPY (", "curated rows written to Parquet"),
 )
 STATEMENT_LINE = re.compile(r"^(\d+\.\d+) campuslake\.engines\.base: \w+ (\d+\.\d+)s (.*)$")

@@ -28,7 +28,8 @@ from campuslake.lake.delta import CuratedTables
 from campuslake.lake.lake import Lake
 from campuslake.lake.zones import archive_path, landing_dir, landing_path, raw_dir
 from campuslake.transform.dedup import batch_status_sql, duplicate_lines_sql, latest_by_key_sql
-from campuslake.transform.normalize import phone_e164_python, sql_literal
+from campuslake.sqltext import sql_identifier, sql_literal
+from campuslake.transform.normalize import phone_e164_python
 from campuslake.validate.contract_sql import classify_sql, phone_candidates_sql
 from campuslake.validate.headers import HeaderMatch, match_header, normalize_header
 from campuslake.validate.quarantine import EXPORT_COLUMNS, EXPORT_ORIGIN, quarantine_file, write_quarantine_rows
@@ -82,10 +83,6 @@ def current_table(dataset: str) -> str:
     return f"{dataset}_current"
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 @dataclass
 class ParsedBatch:
     """A batch whose file is in the raw zone, ready for the engine, or rejected whole."""
@@ -113,9 +110,6 @@ class BatchProcessor:
         self._run_files: list[str] = []
         self._run_file_rows = 0
         self._has_run_rows = False
-
-    def process(self, batch: dict[str, Any]) -> BatchOutcome:
-        return self.finish(self.parse(batch))
 
     def parse(self, batch: dict[str, Any]) -> ParsedBatch:
         """Read the landed file into the raw zone. Touches neither the engine nor the catalog, so
@@ -148,7 +142,7 @@ class BatchProcessor:
         batch, fmt, match = parsed.batch, parsed.fmt, parsed.match
         assert fmt is not None and match is not None
         self.engine.register_parquet("raw_batch_file", self.lake.storage, [parsed.raw_file])
-        cells = ", ".join(f"{_quote(h)} AS c{j}" for j, h in enumerate(fmt.header))
+        cells = ", ".join(f"{sql_identifier(h)} AS c{j}" for j, h in enumerate(fmt.header))
         self.engine.execute(f"CREATE OR REPLACE TEMP VIEW raw_batch AS SELECT _source_line, _raw_line, "
                             f"_field_count, {cells} FROM raw_batch_file")
         # A fixed quarantine export carries our reason columns: expected, so not worth a warning.
@@ -237,7 +231,7 @@ class BatchProcessor:
             reason_counts = {r["code"]: r["n"] for r in self.engine.rows(
                 "SELECT reason.code AS code, count(*) AS n FROM (SELECT unnest(_reasons) AS reason "
                 "FROM batch_rows WHERE _status = 'quarantined') GROUP BY 1")}
-            cells = ", ".join(f"c{j} AS {_quote(h)}" for j, h in enumerate(fmt.header))
+            cells = ", ".join(f"c{j} AS {sql_identifier(h)}" for j, h in enumerate(fmt.header))
             quarantined = self.engine.reader(f"""
                 SELECT {lineage}, _raw_line, {cells}, _reasons,
                     array_to_string(list_transform(_reasons, lambda x: x.code), ';') AS _reason_codes,
@@ -245,7 +239,7 @@ class BatchProcessor:
                 FROM batch_rows WHERE _status = 'quarantined' ORDER BY _source_line""")
             write_quarantine_rows(self.lake, self.dataset, batch["batch_id"], quarantined, fmt.header,
                                   reason_counts)
-        columns = ", ".join(_quote(c.name) for c in self.contract.columns)
+        columns = ", ".join(sql_identifier(c.name) for c in self.contract.columns)
         valid = f"SELECT {columns}, {lineage} FROM batch_rows WHERE _status = 'valid'"
         # The engine writes the file (in parallel where it can); one Delta commit adds it and
         # removes the batch's rows of any earlier attempt, so a batch run twice is there once.
@@ -265,9 +259,7 @@ class BatchProcessor:
         self._run_file_rows += rows
         if self._run_file_rows > REDUCE_EVERY_ROWS:
             latest = latest_by_key_sql(f"({self._run_rows_sql()})", self.contract.key, self.contract.latest_by)
-            self.engine.execute(f"CREATE OR REPLACE TABLE run_rows_folded AS {latest}")
-            self.engine.execute("DROP TABLE IF EXISTS run_rows")
-            self.engine.execute("ALTER TABLE run_rows_folded RENAME TO run_rows")
+            self.engine.execute(f"CREATE OR REPLACE TABLE run_rows AS {latest}")
             self._has_run_rows = True
             self._run_files, self._run_file_rows = [], 0
 
@@ -283,8 +275,8 @@ class BatchProcessor:
         """A fixed quarantine export names the batch it came from in its origin column."""
         if EXPORT_ORIGIN not in fmt.header:
             return None
-        origin = self.engine.scalar(f"SELECT {_quote(EXPORT_ORIGIN)} FROM raw_batch_file "
-                                    f"WHERE {_quote(EXPORT_ORIGIN)} IS NOT NULL LIMIT 1")
+        origin = self.engine.scalar(f"SELECT {sql_identifier(EXPORT_ORIGIN)} FROM raw_batch_file "
+                                    f"WHERE {sql_identifier(EXPORT_ORIGIN)} IS NOT NULL LIMIT 1")
         return str(origin).split(":", 1)[0] if origin else None
 
     def _reject(self, batch: dict[str, Any], source: str, rejected: FileRejected) -> BatchOutcome:

@@ -81,10 +81,11 @@ class _ZstdStream:
 
 
 def _open_decompressed(storage: LakeStorage, relative: str) -> io.BufferedIOBase:
-    # compression=None: decide by magic bytes, not by file name (landed files have no extension)
-    with storage.fs.open_input_stream(storage.path(relative), compression=None) as probe:
-        head = probe.read(DIGEST_FRAME_SIZE)
-    raw = storage.fs.open_input_stream(storage.path(relative), compression=None)
+    # Decided by magic bytes, not by file name (landed files have no extension); one open: the
+    # file is read from its start again after the head.
+    raw = storage.fs.open_input_file(storage.path(relative))
+    head = raw.read(DIGEST_FRAME_SIZE)
+    raw.seek(0)
     if head[:2] == GZIP_MAGIC:
         return gzip.GzipFile(fileobj=raw)  # type: ignore[arg-type]
     if is_zstd(head):

@@ -22,7 +22,7 @@ from deltalake.transaction import AddAction, RemoveAction, create_table_with_add
 from campuslake.errors import StorageError
 from campuslake.lake.storage import LakeStorage
 from campuslake.lake.zones import curated_table
-from campuslake.transform.normalize import sql_literal
+from campuslake.sqltext import sql_literal
 
 if TYPE_CHECKING:
     import pyarrow.dataset as pads

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
+from campuslake.sqltext import sql_identifier
 from campuslake.validate.contract_sql import REASONS
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def batch_status_sql(relation: str, columns: list[str], raw_columns: list[str]) -> str:
@@ -17,9 +14,9 @@ def batch_status_sql(relation: str, columns: list[str], raw_columns: list[str]) 
     (`raw_columns`), the contract `columns` and `_reasons`. The raw cells are kept for quarantined
     rows only (the others never need them).
     """
-    only_bad = ", ".join(f"CASE WHEN array_length({REASONS}) > 0 THEN {_ident(c)} END AS {_ident(c)}"
+    only_bad = ", ".join(f"CASE WHEN array_length({REASONS}) > 0 THEN {sql_identifier(c)} END AS {sql_identifier(c)}"
                          for c in raw_columns)
-    values = ", ".join(_ident(c) for c in columns)
+    values = ", ".join(sql_identifier(c) for c in columns)
     return f"""
 SELECT *,
     CASE WHEN array_length({REASONS}) > 0 THEN 'quarantined' ELSE 'valid' END AS _status,
@@ -35,7 +32,7 @@ def duplicate_lines_sql(table: str, columns: list[str]) -> str:
     Only rows sharing a `_row_hash` with another row are compared value by value: a window over
     every row and every column cost as much as validating the batch.
     """
-    partition = ", ".join(_ident(c) for c in columns)
+    partition = ", ".join(sql_identifier(c) for c in columns)
     return f"""
 SELECT _source_line FROM (
     SELECT _source_line, row_number() OVER (PARTITION BY {partition} ORDER BY _source_line) AS _n
@@ -56,15 +53,15 @@ def latest_by_key_sql(relation: str, key: list[str], latest_by: str | None, orig
     `_source_line`, `origin`; unique in `relation`); the winners' whole rows are then fetched
     by that identity. Sorting whole rows held ~2x the memory for the same time.
     """
-    when = f"coalesce({_ident(latest_by)}, CAST(_ingested_at AS TIMESTAMP))" if latest_by else "_ingested_at"
-    partition = ", ".join(_ident(k) for k in key)
+    when = f"coalesce({sql_identifier(latest_by)}, CAST(_ingested_at AS TIMESTAMP))" if latest_by else "_ingested_at"
+    partition = ", ".join(sql_identifier(k) for k in key)
     identity = ["_batch_id", "_source_line", *([origin] if origin else [])]
-    tie_break = f", {_ident(origin)} DESC" if origin else ""
-    same_row = " AND ".join(f"r.{_ident(c)} = w.{_ident(c)}" for c in identity)
+    tie_break = f", {sql_identifier(origin)} DESC" if origin else ""
+    same_row = " AND ".join(f"r.{sql_identifier(c)} = w.{sql_identifier(c)}" for c in identity)
     return f"""
 SELECT r.* FROM {relation} AS r SEMI JOIN (
-    SELECT {', '.join(_ident(c) for c in identity)} FROM (
-        SELECT {', '.join(_ident(c) for c in identity)}, row_number() OVER (
+    SELECT {', '.join(sql_identifier(c) for c in identity)} FROM (
+        SELECT {', '.join(sql_identifier(c) for c in identity)}, row_number() OVER (
             PARTITION BY {partition}
             ORDER BY {when} DESC, _ingested_at DESC, _source_file DESC, _source_line DESC, _batch_id DESC{tie_break}
         ) AS _rank

@@ -14,15 +14,12 @@ import phonenumbers
 from campuslake.config import NormalizationConfig
 from campuslake.errors import ConfigError
 from campuslake.registry import did_you_mean
+from campuslake.sqltext import sql_literal
 
 # Every character Python's str.isspace() accepts, plus the BOM: RE2's \s is ASCII only, so the
 # vertical tab, separators (\p{Z}: no-break, em, ideographic, line/paragraph), NEL and the
 # information separators that str.split() drops are listed explicitly.
 _SPACE = r"[\s\v\p{Z}\x{001C}-\x{001F}\x{0085}\x{FEFF}]"
-
-
-def sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def sql_in(expr: str, values: Iterable[str | int]) -> str:

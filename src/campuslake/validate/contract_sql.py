@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from campuslake.config import ColumnSpec, Contract, NormalizationConfig
 from campuslake.transform import normalize as rules
-from campuslake.transform.normalize import python_match_key, sql_in, sql_literal
+from campuslake.sqltext import sql_identifier, sql_literal
+from campuslake.transform.normalize import python_match_key, sql_in
 from campuslake.validate.headers import HeaderMatch
 from campuslake.validate.reasons import RowReason
 
@@ -63,10 +64,6 @@ class ColumnSQL:
     @property
     def typed(self) -> str:
         return f"t{self.index}"
-
-
-def _quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _spellings(spec: ColumnSpec) -> dict[str, str]:
@@ -253,8 +250,8 @@ def classify_sql(contract: Contract, config: NormalizationConfig, match: HeaderM
     # building a list per row and filtering it cost more than all the checks themselves.
     any_problem = " OR ".join(f"({condition})" for condition, _ in checks) or "false"
     reasons = ",\n            ".join(f"CASE WHEN {condition} THEN {reason} END" for condition, reason in checks)
-    typed = ",\n    ".join(f"{c.typed} AS {_quote_identifier(c.spec.name)}" for c in columns)
-    names = ", ".join(_quote_identifier(c.spec.name) for c in columns)
+    typed = ",\n    ".join(f"{c.typed} AS {sql_identifier(c.spec.name)}" for c in columns)
+    names = ", ".join(sql_identifier(c.spec.name) for c in columns)
     # The raw line is rebuilt from the cells only for rows that keep it (the failing ones). Columns
     # are listed, not `* REPLACE`: Spark has no REPLACE, and expanding it there costs an analysis.
     return f"""

@@ -213,20 +213,44 @@ def generate(out_dir: Path, rows: int, files: int, schema: str, progress: Progre
     return Generated(rows, schema, manifest["files"], key, measured)
 
 
-def run_campuslake(data: Generated, lake: Path, label: str, progress: Progress, env: dict[str, str],
-                   engine: str = "duckdb") -> PipelineRun:
-    shutil.rmtree(lake, ignore_errors=True)
-    cli = [sys.executable, "-c", CLI, "--lake", str(lake), "--engine", engine]
+def run_campuslake(data: Generated, lake: Path | str, label: str, progress: Progress, env: dict[str, str],
+                   engine: str = "duckdb", config: Path | None = None,
+                   storage_options: dict[str, str] | None = None) -> PipelineRun:
+    """`ingest` + `run` on a fresh lake: a local folder (emptied first) or an s3:// URI under a new prefix."""
+    if isinstance(lake, Path):
+        shutil.rmtree(lake, ignore_errors=True)
+    cli = [sys.executable, "-c", CLI, "--lake", str(lake), "--engine", engine,
+           *(["--config", str(config)] if config else [])]
     ingest = measure([*cli, "ingest", "alumni", *data.files, "--json"], f"{label}: ingest", progress, env)
     landed = ingest.json()
     if len(landed) != len(data.files) or any(f["status"] != "new" for f in landed):
         raise BenchFailure(f"{label}: ingest did not land every file as new: {landed}")
     run = measure([*cli, "run", "--json"], f"{label}: run", progress, env)
-    accounting = check_accounting(run.json(), data, lake, label)
+    accounting = check_accounting(run.json(), data, str(lake), label, storage_options or {})
     return PipelineRun(ingest, run, accounting, statement_stages(run))
 
 
-def check_accounting(document: dict[str, Any], data: Generated, lake: Path, label: str) -> dict[str, int]:
+def run_campuslake_on_s3(data: Generated, work: Path, progress: Progress, env: dict[str, str]) -> PipelineRun:
+    """The same CLI on an s3:// lake of a SeaweedFS server on loopback, with a SQLite catalog on local disk
+    (an object-storage lake needs catalog_url)."""
+    from campuslake.config import default_config_text
+    from campuslake.testing.s3_server import S3ServerError, running_s3_server
+
+    work.mkdir(parents=True)
+    config = work / "s3-lake.yaml"
+    catalog_url = f"sqlite:///{(work / 's3-catalog.sqlite').resolve()}"
+    config.write_text(default_config_text().replace("catalog_url: null", f"catalog_url: {json.dumps(catalog_url)}"))
+    try:
+        with running_s3_server(work / "seaweedfs", bucket="campuslake-bench") as server:
+            return run_campuslake(data, f"s3://{server.bucket}/lake", f"campuslake on an S3 lake, {data.rows:,} rows",
+                                  progress, {**env, **server.env}, config=config.resolve(),
+                                  storage_options={**server.env, "AWS_ALLOW_HTTP": "true"})
+    except S3ServerError as exc:
+        raise BenchFailure(f"S3 lake: {exc}") from exc
+
+
+def check_accounting(document: dict[str, Any], data: Generated, lake: str, label: str,
+                     storage_options: dict[str, str]) -> dict[str, int]:
     """Per batch rows_in = valid + quarantined + duplicate; totals = the generator's answer key."""
     from deltalake import DeltaTable
 
@@ -241,7 +265,8 @@ def check_accounting(document: dict[str, Any], data: Generated, lake: Path, labe
         if b["rows_in"] != parts:
             problems.append(f"{b['file']}: rows_in {b['rows_in']} != valid + quarantined + duplicate {parts}")
     totals = {k: sum(b[k] for b in batches) for k in ("rows_in", "rows_valid", "rows_quarantined", "rows_duplicate")}
-    totals["alumni"] = DeltaTable(str(lake / "curated" / "alumni_current")).to_pyarrow_dataset().count_rows()
+    current = DeltaTable(f"{lake}/curated/alumni_current", storage_options=storage_options)
+    totals["alumni"] = current.to_pyarrow_dataset().count_rows()
     expected = {"rows_in": data.rows, **data.answer_key}
     problems += [f"{k}: {totals[k]:,} but the generator wrote {expected[k]:,}" for k in expected
                  if totals[k] != expected[k]]
@@ -309,6 +334,8 @@ class Results:
     """the --rows input through the Spark engine (local mode, one run)"""
     spark_big: PipelineRun | None = None
     """the --big-rows input through the Spark engine (only with --spark-big)"""
+    s3: PipelineRun | None = None
+    """the --rows input on an s3:// lake (local SeaweedFS; one run)"""
     failure: str | None = None
     load: list[tuple[str, tuple[float, float, float]]] = field(default_factory=list)
 
@@ -410,6 +437,11 @@ def render(results: Results) -> str:
                 lines.append(f"| Spark engine (local mode, 2 cores), {data.rows:,} rows (1 run) | {spark.seconds:,.1f} s = "
                              f"{data.rows / spark.seconds:,.0f} rows/s; {spark.seconds / duck:,.1f}x the DuckDB engine's "
                              f"{duck:,.1f} s | (for information) | |")
+        if results.s3 is not None:
+            s3 = results.s3
+            lines.append(f"| S3 lake (SeaweedFS on 127.0.0.1), {small.rows:,} rows (1 run) | {s3.seconds:,.1f} s = "
+                         f"{small.rows / s3.seconds:,.0f} rows/s; {s3.seconds / e2e:,.1f}x the local-disk run's "
+                         f"{e2e:,.1f} s | (for information) | |")
         lines.append("")
 
     if small is not None:
@@ -428,6 +460,8 @@ def render(results: Results) -> str:
             runs.append(("campuslake", results.big, results.big_run))
         if results.spark is not None:
             runs.append(("campuslake on Spark", small, results.spark))
+        if results.s3 is not None:
+            runs.append(("campuslake on an S3 lake", small, results.s3))
         if results.big is not None and results.spark_big is not None:
             runs.append(("campuslake on Spark", results.big, results.spark_big))
         for name, data, r in runs:
@@ -492,6 +526,11 @@ def render(results: Results) -> str:
         "- Spark engine: the same CLI with `--engine spark` on a fresh lake (PySpark in local mode on the "
         "machine's cores and Java; JVM start-up included, as a scheduled job pays it too), one run; its "
         "accounting is checked the same way.",
+        "- S3 lake: the same CLI with `--lake s3://<bucket>/<prefix>` on a SeaweedFS server (`weed` from the "
+        "dev dependencies) on 127.0.0.1 with a SQLite catalog on local disk, one run with its accounting checked; "
+        "over loopback it measures the overhead of the storage seam (S3 requests, uploads, conditional-put "
+        "Delta commits), not network latency, and the server's own CPU shares the machine but its memory is "
+        "not in the peak RSS.",
         "- Peak RSS: the largest sum of RSS over the process and its children, sampled every "
         f"{SAMPLE_SECONDS * 1000:.0f} ms with psutil; ru_maxrss is the kernel's high-water mark for the process "
         "(`os.wait4`, the per-child form of `getrusage(RUSAGE_CHILDREN)`). For an ingest + run pair the larger "
@@ -520,9 +559,11 @@ def summary_table(results: Results) -> Table:
         run = results.big_run
         table.add_row(f"campuslake ingest + run, {results.big.rows:,} rows", f"{run.seconds:,.2f}",
                       f"{results.big.rows / run.seconds:,.0f}", _mib(run.peak_rss))
-    for data, run in ((results.small, results.spark), (results.big, results.spark_big)):
+    for name, data, run in (("campuslake on Spark", results.small, results.spark),
+                            ("campuslake on Spark", results.big, results.spark_big),
+                            ("campuslake on an S3 lake", results.small, results.s3)):
         if data and run:
-            table.add_row(f"campuslake on Spark, {data.rows:,} rows", f"{run.seconds:,.2f}",
+            table.add_row(f"{name}, {data.rows:,} rows", f"{run.seconds:,.2f}",
                           f"{data.rows / run.seconds:,.0f}", _mib(run.peak_rss))
     return table
 
@@ -543,6 +584,9 @@ def benchmark(args: argparse.Namespace, results: Results, progress: Progress) ->
         results.floor.append(run_floor(results.small, work / "floor.parquet", progress, f"DuckDB floor, {round_label}"))
         results.pandas.append(run_pandas(results.small, work / "pandas-out", progress,
                                          f"pandas baseline, {round_label}"))
+    if not args.skip_s3:
+        results.s3 = run_campuslake_on_s3(results.small, work / "s3", progress, env)
+        shutil.rmtree(work / "s3")
     if not args.skip_spark:
         results.spark = run_campuslake(results.small, work / "lake", f"campuslake on Spark, {args.rows:,} rows",
                                        progress, env, engine="spark")
@@ -574,6 +618,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs of each contender at --rows (median reported)")
     parser.add_argument("--skip-10m", action="store_true", help="skip the --big-rows run (it takes a while)")
     parser.add_argument("--skip-spark", action="store_true", help="skip the Spark engine's run at --rows")
+    parser.add_argument("--skip-s3", action="store_true",
+                        help="skip the run at --rows on an S3 lake (a local SeaweedFS server)")
     parser.add_argument("--spark-big", action="store_true", help="also run the Spark engine at --big-rows (long)")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "bench" / "out",
                         help="scratch folder (emptied first, removed at the end)")

@@ -386,7 +386,13 @@ def _python_e164(raw: str) -> str:
 
 
 def _sql_phone(column: str) -> str:
-    return rules.phone_e164(rules.phone_digits(column), "PH")
+    return rules.phone_e164(rules.phone_national(rules.phone_digits(column), "PH"), "PH")
+
+
+def _sql_phone_of_collapsed(column: str) -> str:
+    """As a contract column computes it: spaces collapsed first, then the cheaper digits rule."""
+    digits = rules.phone_digits(rules.collapse_spaces(column), collapsed=True)
+    return rules.phone_e164(rules.phone_national(digits, "PH"), "PH")
 
 
 @PROPERTY
@@ -398,6 +404,7 @@ def test_every_written_form_of_a_ph_mobile_gives_libphonenumbers_e164(cases: lis
     expected = [_python_e164(form) for form in raw]
     assert expected == [f"+63{national}" for national, _ in cases]
     assert evaluate(_sql_phone, raw) == expected
+    assert evaluate(_sql_phone_of_collapsed, raw) == expected
 
 
 digit_junk = st.builds(lambda prefix, digits: prefix + digits,

@@ -28,6 +28,10 @@ class DuckDBEngine(Engine):
             "temp_directory": self._temp,
             "TimeZone": "UTC",
             "preserve_insertion_order": "false",
+            # DuckDB draws its own bar on stdout once a statement passes 2 s: that broke `--json`
+            # output (the CLI shows progress with Rich, on stderr). Printing off, not the bar:
+            # setting progress_bar_time turns the bar back on.
+            "enable_progress_bar_print": "false",
         }
         if threads:
             settings["threads"] = str(threads)

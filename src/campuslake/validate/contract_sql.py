@@ -39,6 +39,8 @@ class ColumnSQL:
     """over `normalized` (and `digits` for phones): the curated value, NULL when it cannot be made"""
     digits_sql: str | None = None
     """over `normalized`, phones only: the number without formatting (the lookup join key)"""
+    national_sql: str | None = None
+    """over `digits`, phones only: the national number, when written in a form of the region"""
     rule_steps: tuple[str, ...] = ()
     """one expression per normalization rule, each over the previous step (`rule_step(k - 1)`)"""
 
@@ -62,6 +64,10 @@ class ColumnSQL:
         return f"d{self.index}"
 
     @property
+    def national(self) -> str:
+        return f"m{self.index}"
+
+    @property
     def typed(self) -> str:
         return f"t{self.index}"
 
@@ -81,16 +87,20 @@ def column_sql(spec: ColumnSpec, index: int, cell: str, contract: Contract, conf
     tokens = sorted({t.strip().lower() for t in contract.null_tokens} - {""})
     collapsed = rules.collapse_spaces(cell)
     column = ColumnSQL(spec, index, cell, collapsed)
-    present = (f"CASE WHEN {sql_in(f'lower({column.collapsed})', tokens)} THEN NULL ELSE {column.collapsed} END"
-               if tokens else column.collapsed)
+    # lower() only for cells as short as the longest token (most are longer; lower() never
+    # shortens a string in characters)
+    is_token = (f"length({column.collapsed}) <= {max(len(t) for t in tokens)} "
+                f"AND {sql_in(f'lower({column.collapsed})', tokens)}" if tokens else "")
+    present = f"CASE WHEN {is_token} THEN NULL ELSE {column.collapsed} END" if tokens else column.collapsed
     # One select per rule: a rule may use its input more than once, and nesting the rules as
-    # text would evaluate the earlier ones again for every use.
+    # text would evaluate the earlier ones again for every use. collapse_spaces has been done.
     steps, previous = [], column.present
-    for k, rule in enumerate(spec.normalize):
-        steps.append(rules.apply_rules(previous, [rule], config))
-        previous = column.rule_step(k)
+    for rule in spec.normalize:
+        if rule != "collapse_spaces":
+            steps.append(rules.apply_rules(previous, [rule], config))
+            previous = column.rule_step(len(steps) - 1)
     normalized = previous
-    value, digits = column.normalized, None
+    value, digits, national = column.normalized, None, None
     if spec.type == "integer":
         typed = f"CASE WHEN regexp_full_match({value}, '[+-]?[0-9]{{1,18}}') THEN CAST({value} AS BIGINT) END"
     elif spec.type == "timestamp":
@@ -99,14 +109,15 @@ def column_sql(spec: ColumnSpec, index: int, cell: str, contract: Contract, conf
         lowered, valid = rules.email(value, collapsed=True)  # every column is collapsed first
         typed = f"CASE WHEN {valid} THEN {lowered} END"
     elif spec.type == "phone":
-        digits = rules.phone_digits(value)
-        fast = rules.phone_e164(column.digits, config.default_region)
+        digits = rules.phone_digits(value, collapsed=True)  # every column is collapsed first
+        national = rules.phone_national(column.digits, config.default_region)
+        fast = rules.phone_e164(column.national, config.default_region)
         typed = f"coalesce({fast}, {phone_lookup}.e164)" if phone_lookup else fast
     elif spec.allowed or spec.canonical:
         typed = rules.canonical_value(value, _spellings(spec))
     else:
         typed = value
-    return ColumnSQL(spec, index, cell, collapsed, present, normalized, typed, digits, tuple(steps))
+    return ColumnSQL(spec, index, cell, collapsed, present, normalized, typed, digits, national, tuple(steps))
 
 
 def by_value(spec: ColumnSpec) -> bool:
@@ -128,7 +139,7 @@ def value_key(spec: ColumnSpec, cell: str) -> str:
 
 
 def _stages(columns: list[ColumnSQL], source: str, lookups: dict[str, str] | None = None) -> str:
-    """present -> one select per rule -> normalized (+ digits) -> typed, nested over `source`;
+    """present -> one select per rule -> normalized (+ digits -> national) -> typed, nested over `source`;
     phone columns in `lookups` join their (digits, e164) relation before the typed stage."""
     if not columns:
         return source
@@ -141,11 +152,15 @@ def _stages(columns: list[ColumnSQL], source: str, lookups: dict[str, str] | Non
         staged = f"(SELECT *, {steps} FROM {staged})"
     normalized = ", ".join(f"{c.normalized_sql} AS {c.normalized}" for c in columns)
     digits = "".join(f", {c.digits_sql} AS {c.digits}" for c in columns if c.digits_sql)
+    national = "".join(f", {c.national_sql} AS {c.national}" for c in columns if c.national_sql)
     typed = ", ".join(f"{c.typed_sql} AS {c.typed}" for c in columns)
     joins = " ".join(f"LEFT JOIN {lookups[c.spec.name]} AS lookup_{c.spec.name} "
                      f"ON lookup_{c.spec.name}.digits = s.{c.digits}"
                      for c in columns if c.spec.name in lookups)
-    return f"(SELECT s.*, {typed} FROM (SELECT *{digits} FROM (SELECT *, {normalized} FROM {staged})) AS s {joins})"
+    staged = f"(SELECT *{digits} FROM (SELECT *, {normalized} FROM {staged}))"
+    if national:
+        staged = f"(SELECT *{national} FROM {staged})"
+    return f"(SELECT s.*, {typed} FROM {staged} AS s {joins})"
 
 
 def _staged(columns: list[ColumnSQL], relation: str, keep: str, lookups: dict[str, str],

@@ -39,7 +39,7 @@ test: setup
 	$(VENV)/bin/python -m pytest -n 2 --dist loadfile
 
 bench: setup
-	$(VENV)/bin/python bench/pipeline_bench.py --write BENCHMARKS.md
+	$(VENV)/bin/python bench/pipeline_bench.py --write BENCHMARKS.md --spark-big
 
 clean:
 	rm -rf $(VENV) $(TOOLS) demo .pytest_cache

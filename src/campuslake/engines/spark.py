@@ -7,6 +7,7 @@ import posixpath
 import shutil
 import sys
 import uuid
+from collections.abc import Iterator
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -20,7 +21,7 @@ from campuslake.lake.storage import LakeStorage
 
 try:
     from pyspark.sql import DataFrame, SparkSession
-    from pyspark.sql.functions import arrow_udf
+    from pyspark.sql.functions import arrow_udf, spark_partition_id
 except ImportError as exc:  # the optional extra
     raise ConfigError("the Spark engine needs PySpark: pip install 'campuslake[spark]'") from exc
 
@@ -145,9 +146,21 @@ class SparkEngine(Engine):
         return self._query(sql).toArrow()
 
     def _fetch_reader(self, sql: str, batch_size: int) -> pa.RecordBatchReader:
-        # PySpark hands results over whole; the callers stream quarantined rows, a small share
-        table = self._fetch_arrow(sql)
-        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(batch_size))
+        """The rows a partition at a time: PySpark hands a result to the driver whole, so the
+        query is computed once (a local checkpoint, whose partitions keep an ORDER BY's ranges
+        in order) and each partition is fetched on its own; the driver holds one at a time."""
+        rows = self._query(sql).localCheckpoint()
+        schema = rows.limit(0).toArrow().schema
+
+        def partitions() -> Iterator[pa.RecordBatch]:
+            try:
+                for partition in range(rows.rdd.getNumPartitions()):
+                    part = rows.where(spark_partition_id() == partition).toArrow()
+                    yield from part.cast(schema).to_batches(batch_size)
+            finally:
+                rows.unpersist()
+
+        return pa.RecordBatchReader.from_batches(schema, partitions())
 
     def _register(self, name: str, data: ArrowSource) -> None:
         if isinstance(data, pa.RecordBatchReader):

@@ -57,12 +57,10 @@ def _lake() -> Any:
 
     settings = load_settings(state.config, lake=state.lake)
     if state.engine is not None:
-        from campuslake.engines import ENGINES
-        from campuslake.registry import did_you_mean
+        from campuslake.engines import check_engine_name
 
-        if state.engine not in ENGINES:  # every command, even those that never start an engine
-            raise UsageError(f"unknown engine {state.engine!r}{did_you_mean(state.engine, ENGINES)}")
-        settings = settings.model_copy(update={"engine": state.engine})
+        # checked for every command, even those that never start an engine
+        settings = settings.model_copy(update={"engine": check_engine_name(state.engine)})
     lake = Lake.open(settings)
     try:
         yield lake

@@ -29,6 +29,7 @@ EXPRESSIONS = {
     "list_filter lambda": "list_filter([v, NULL, 'x'], lambda x: x IS NOT NULL)",
     "list_transform lambda": "array_to_string(list_transform([v, 'y'], lambda x: upper(x)), ';')",
     "list_contains": "list_contains(['banana', 'é'], lower(v))",
+    "contains chr, starts_with, ends_with": "contains(v, chr(11)) OR starts_with(v, ' ') OR ends_with(v, 'a')",
     "regexp_full_match": "regexp_full_match(v, '[a-z]+')",
     "regexp_full_match alternatives": "regexp_full_match(v, 'ban|banana|[0-9/]+')",
     "regexp_matches $ at a final newline": "regexp_matches(v, '^ | $|  |c$')",

@@ -41,9 +41,9 @@ def statement_kind(statement: exp.Expression) -> str:
     return statement.key.upper()
 
 
-def to_spark(sql: str, columns_of: ColumnsOf) -> list[SparkStatement]:
-    """Translate DuckDB-dialect `sql` (one or more statements) into Spark statements."""
-    return [_statement(tree, columns_of) for tree in statements(sql)]
+def to_spark(trees: list[exp.Expression], columns_of: ColumnsOf) -> list[SparkStatement]:
+    """Translate parsed DuckDB-dialect statements (from `statements`) into Spark statements."""
+    return [_statement(tree, columns_of) for tree in trees]
 
 
 def query_to_spark(query: exp.Expression, columns_of: ColumnsOf) -> str:

@@ -79,21 +79,22 @@ class SparkEngine(Engine):
         return self._spark.sql(sql).columns  # analyzed, not run
 
     def _translate(self, sql: str) -> list[dialect.SparkStatement]:
+        cached = self._translations.get(sql)  # emptied at seal: kept SQL was checked under its rules
+        if cached is not None:
+            return cached
+        trees = dialect.statements(sql)
         if self._sealed:
-            for tree in dialect.statements(sql):
+            for tree in trees:
                 for function in tree.find_all(dialect.exp.Anonymous):
                     if function.name.lower() in BLOCKED_WHEN_SEALED:
                         raise PermissionError(f"{function.name}() is not allowed in this session")
-        cached = self._translations.get(sql)
-        if cached is not None:
-            return cached
         asked: list[str] = []
 
         def columns_of(query: str) -> list[str]:
             asked.append(query)
             return self._columns_of(query)
 
-        translated = dialect.to_spark(sql, columns_of)
+        translated = dialect.to_spark(trees, columns_of)
         # A translation that needed the columns of views depends on what they hold now: not kept.
         if not asked:
             if len(self._translations) >= TRANSLATIONS_KEPT:
@@ -208,6 +209,7 @@ class SparkEngine(Engine):
     def _seal(self) -> None:
         self._spark.conf.set("spark.sql.runSQLOnFiles", "false")  # no parquet.`/path` in SQL
         self._sealed = True
+        self._translations.clear()
 
     def close(self) -> None:
         for name in list(self._tables):

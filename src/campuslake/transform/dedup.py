@@ -56,12 +56,13 @@ def latest_by_key_sql(relation: str, key: list[str], latest_by: str | None, orig
     when = f"coalesce({sql_identifier(latest_by)}, CAST(_ingested_at AS TIMESTAMP))" if latest_by else "_ingested_at"
     partition = ", ".join(sql_identifier(k) for k in key)
     identity = ["_batch_id", "_source_line", *([origin] if origin else [])]
+    identity_columns = ", ".join(sql_identifier(c) for c in identity)
     tie_break = f", {sql_identifier(origin)} DESC" if origin else ""
     same_row = " AND ".join(f"r.{sql_identifier(c)} = w.{sql_identifier(c)}" for c in identity)
     return f"""
 SELECT r.* FROM {relation} AS r SEMI JOIN (
-    SELECT {', '.join(sql_identifier(c) for c in identity)} FROM (
-        SELECT {', '.join(sql_identifier(c) for c in identity)}, row_number() OVER (
+    SELECT {identity_columns} FROM (
+        SELECT {identity_columns}, row_number() OVER (
             PARTITION BY {partition}
             ORDER BY {when} DESC, _ingested_at DESC, _source_file DESC, _source_line DESC, _batch_id DESC{tie_break}
         ) AS _rank

@@ -87,11 +87,10 @@ def column_sql(spec: ColumnSpec, index: int, cell: str, contract: Contract, conf
     tokens = sorted({t.strip().lower() for t in contract.null_tokens} - {""})
     collapsed = rules.collapse_spaces(cell)
     column = ColumnSQL(spec, index, cell, collapsed)
-    # lower() only for cells as short as the longest token (most are longer; lower() never
-    # shortens a string in characters)
-    is_token = (f"length({column.collapsed}) <= {max(len(t) for t in tokens)} "
-                f"AND {sql_in(f'lower({column.collapsed})', tokens)}" if tokens else "")
-    present = f"CASE WHEN {is_token} THEN NULL ELSE {column.collapsed} END" if tokens else column.collapsed
+    present = column.collapsed
+    if tokens:  # lower() only for cells as short as the longest token (lower() never shortens)
+        is_token = f"length({present}) <= {max(map(len, tokens))} AND {sql_in(f'lower({present})', tokens)}"
+        present = f"CASE WHEN {is_token} THEN NULL ELSE {present} END"
     # One select per rule: a rule may use its input more than once, and nesting the rules as
     # text would evaluate the earlier ones again for every use. collapse_spaces has been done.
     steps, previous = [], column.present
@@ -129,13 +128,12 @@ def by_value(spec: ColumnSpec) -> bool:
 
 def value_key(spec: ColumnSpec, cell: str) -> str:
     """The value a by-value column's chain runs on: the cell itself, or for case-folding rules an
-    ASCII cell in lower case (and trimmed, when spaces are collapsed first anyway), since then
-    every spelling of it gives the same result. Other cells keep their case: lower() is not
+    ASCII cell trimmed and in lower case (every cell's spaces are collapsed first anyway), since
+    then every spelling of it gives the same result. Other cells keep their case: lower() is not
     harmless for every script."""
     if not rules.folds_case(spec.normalize):
         return cell
-    folded = f"lower(trim({cell}))" if spec.normalize[0] == "collapse_spaces" else f"lower({cell})"
-    return f"CASE WHEN strlen({cell}) = length({cell}) THEN {folded} ELSE {cell} END"
+    return f"CASE WHEN strlen({cell}) = length({cell}) THEN lower(trim({cell})) ELSE {cell} END"
 
 
 def _stages(columns: list[ColumnSQL], source: str, lookups: dict[str, str] | None = None) -> str:

@@ -345,16 +345,22 @@ def run_pending(lake: Lake, dataset: str = "alumni", *, engine: Engine | None = 
         try:
             processor = BatchProcessor(lake, dataset, engine)
             # One batch ahead: the next file is parsed (Arrow and numpy, mostly outside the GIL) while
-            # the engine validates and loads this one, using the core the engine leaves idle.
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="campuslake-parse") as parser:
-                parsing = parser.submit(processor.parse, pending[0])
+            # the engine validates and loads this one, using the core the engine leaves idle. Each
+            # file is archived there too, once the next one is parsed, rather than all at the end
+            # (0.5 s of one core per 1M rows); settle_landing then finds the archive written.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="campuslake-parse") as worker:
+                parsing = worker.submit(processor.parse, pending[0])
+                archiving = []
                 for done, batch in enumerate(pending):
                     if progress:
                         progress(f"{batch['file_name']}", done, len(pending))
                     parsed = parsing.result()
                     if done + 1 < len(pending):
-                        parsing = parser.submit(processor.parse, pending[done + 1])
+                        parsing = worker.submit(processor.parse, pending[done + 1])
+                    archiving.append(worker.submit(archive_landed_file, lake.storage, dataset, batch["sha256"]))
                     outcomes.append(processor.finish(parsed))
+                for archived in archiving:
+                    archived.result()  # a failure to archive fails the run, as it did in settle_landing
             if progress:
                 progress("updating current rows", len(pending), len(pending))
             processor.refresh_current([o.batch_id for o in outcomes if o.status == "loaded"])

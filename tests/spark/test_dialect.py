@@ -8,6 +8,9 @@ import pytest
 
 from campuslake.engines.dialect import java_datetime_pattern, java_regex
 from campuslake.errors import EngineError
+from campuslake.transform.normalize import sql_in, timestamp
+
+FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y"]
 
 VALUES = ["banana", " Mr. ana  cruz ", "a\u00a0\u000bb\u2003c", "é", "abc\n", "2024-01-05 10:00:00", "2024-1-5",
           "1/5/2024", "01/05/2024 23:59:59", "2024-01-05T07:08:09", "Hr it r&d o'neil-cruz", "x[y]", "", None]
@@ -29,6 +32,8 @@ EXPRESSIONS = {
     "list_filter lambda": "list_filter([v, NULL, 'x'], lambda x: x IS NOT NULL)",
     "list_transform lambda": "array_to_string(list_transform([v, 'y'], lambda x: upper(x)), ';')",
     "list_contains": "list_contains(['banana', 'é'], lower(v))",
+    "list_position: NULL when absent": "list_position(['banana', 'é'], lower(v))",
+    "sql_in": sql_in("lower(v)", ["banana", "é", "-"]),
     "contains chr, starts_with, ends_with": "contains(v, chr(11)) OR starts_with(v, ' ') OR ends_with(v, 'a')",
     "regexp_full_match": "regexp_full_match(v, '[a-z]+')",
     "regexp_full_match alternatives": "regexp_full_match(v, 'ban|banana|[0-9/]+')",
@@ -40,8 +45,8 @@ EXPRESSIONS = {
     "regexp [ inside a class": "regexp_replace(v, '[[]', '(', 'g')",
     "regexp \\p{L}\\p{N} classes": r"regexp_replace(v, '[^\p{L}\p{N}&+#]+', ' ', 'g')",
     "strlen vs length": "strlen(v) - length(v)",
-    "try_strptime with formats": "try_strptime(v, ['%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d', "
-                                 "'%m/%d/%Y %H:%M:%S', '%m/%d/%Y'])",
+    "try_strptime with formats": f"try_strptime(v, [{', '.join(repr(f) for f in FORMATS)}])",
+    "timestamp(): formats guarded by their literal characters": timestamp("v", FORMATS),
     "MAP {..}[key]": "MAP {'banana': 'B', 'é': 'E'}[lower(v)]",
     "IS NOT DISTINCT FROM": "v IS NOT DISTINCT FROM 'banana' OR v IS NOT DISTINCT FROM NULL",
     "struct list and array_length": "array_length(list_filter([{'code': v}, NULL], lambda r: r IS NOT NULL))",

@@ -7,6 +7,7 @@ values per round trip; references are written in plain Python, independently of 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 import unicodedata
 from collections.abc import Callable
 from functools import cache
@@ -451,3 +452,43 @@ def test_foreign_number_in_its_national_form_needs_its_region() -> None:
     assert rules.phone_e164_python("(650) 253-0000", "US") == "+16502530000"
     assert rules.phone_e164_python("020 7946 0958", "GB") == "+442079460958"
     assert rules.phone_e164_python("not a phone", "US") is None
+
+
+# --- timestamp --------------------------------------------------------------------------------
+
+FORMATS = ALUMNI.column("submission_date").formats
+date_text = st.builds(
+    lambda y, mo, d, h, mi, s, date_sep, time_sep, between: (
+        f"{y}{date_sep}{mo}{date_sep}{d}" if date_sep != "/" else f"{mo}/{d}/{y}") + (
+        "" if between is None else f"{between}{h}{time_sep}{mi}{time_sep}{s}"),
+    st.sampled_from(["2024", "2025", "99", "0"]), st.sampled_from(["1", "01", "12", "13", "00"]),
+    st.sampled_from(["5", "05", "29", "30", "31", "32"]), st.sampled_from(["0", "07", "23", "24"]),
+    st.sampled_from(["08", "59", "60"]), st.sampled_from(["09", "59", "61"]),
+    st.sampled_from(["-", "/", ".", ""]), st.sampled_from([":", "-", "."]),
+    st.sampled_from([None, " ", "T", "t", "  ", ""]),
+)
+
+
+@PROPERTY
+@given(st.lists(st.one_of(date_text, st.text(alphabet="0123456789-/:T .", max_size=20)), min_size=1, max_size=60))
+@example(["2024-02-29 10:00:00", "2025-02-29", "1/5/2024", "01/05/2024 23:59:59", "2024-01-05T07:08:09",
+          "2024-01-05t07:08:09", "2024-01-05  07:08:09", "2024-1-5", "12/31/2024 24:00:00", "", "T", "-:/"])
+def test_timestamp_takes_the_first_contract_format_that_parses(values: list[str]) -> None:
+    """The guarded attempts give what trying the formats in order gives: DuckDB's own list form
+    agrees, and so does Python's strptime wherever DuckDB's reading of a format is Python's."""
+    # as text: DuckDB reads year 0, which Python's datetime cannot hold
+    guarded = evaluate(lambda v: f"CAST({rules.timestamp(v, FORMATS)} AS VARCHAR)", values)
+    listed = evaluate(lambda v: f"CAST(try_strptime({v}, [{', '.join(repr(f) for f in FORMATS)}]) AS VARCHAR)",
+                      values)
+    assert guarded == listed
+    for value, got in zip(values, guarded, strict=True):
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}", value):
+            expected = next((p for p in (_python_strptime(value, f) for f in FORMATS) if p), None)
+            assert got == (str(expected) if expected else None), value
+
+
+def _python_strptime(value: str, form: str) -> datetime | None:
+    try:
+        return datetime.strptime(value, form)
+    except ValueError:
+        return None

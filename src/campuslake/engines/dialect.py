@@ -188,6 +188,8 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
             return _fn("xxhash64", *node.expressions)
         if name == "try_strptime":
             return _try_strptime(node)
+        if name == "list_position":  # DuckDB: NULL when absent; Spark's array_position: 0
+            return exp.Nullif(this=_fn("array_position", *node.expressions), expression=exp.Literal.number(0))
         if name.startswith("read_"):
             raise NotImplementedError(f"Spark: {name}() is not translated; register the files instead")
     if isinstance(node, exp.ToMap) and isinstance(node.this, exp.Bracket):  # MAP {..}[key] parses inside out

@@ -23,10 +23,11 @@ _SPACE = r"[\s\v\p{Z}\x{001C}-\x{001F}\x{0085}\x{FEFF}]"
 
 
 def sql_in(expr: str, values: Iterable[str | int]) -> str:
-    """`expr` is one of `values`. Not `IN (...)`: DuckDB plans that as a join that evaluates a
-    computed `expr` once more; list_contains evaluates it in place."""
+    """`expr` is one of `values`. Neither `IN (...)` nor list_contains: DuckDB plans both as a
+    join against the constants, run over every row even where a CASE guards the test (~4% of
+    the classify statement); list_position is evaluated in place, on the guarded rows only."""
     items = ", ".join(sql_literal(v) if isinstance(v, str) else str(v) for v in values)
-    return f"list_contains([{items}], {expr})"
+    return f"(list_position([{items}], {expr}) IS NOT NULL)"
 
 
 # ASCII characters other than ' ' that str.isspace() accepts: \t \n \v \f \r and \x1c-\x1f.
@@ -237,8 +238,26 @@ def phone_e164_python(raw: str, region: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# A strptime directive (`%Y`, `%-d`, `%%`): what is left of a format is text the value must hold.
+_DIRECTIVE = re.compile(r"%-?.")
+
+
 def timestamp(expr: str, formats: list[str]) -> str:
-    """The first format that parses wins; NULL when none does."""
+    """The first format that parses wins; NULL when none does.
+
+    Each format is tried only on values holding every character it takes literally (`T`, `/`,
+    `-`, `:`; spaces match loosely, so they are left out): a value of one form skips the
+    formats of the others, where a list of formats tried them in turn (~10% of the classify
+    statement with the contract's five formats).
+    """
     if not formats:
         return f"TRY_CAST({expr} AS TIMESTAMP)"
-    return f"try_strptime({expr}, [{', '.join(sql_literal(f) for f in formats)}])"
+    attempts = []
+    for form in formats:
+        attempt = f"try_strptime({expr}, {sql_literal(form)})"
+        literal = sorted(set(_DIRECTIVE.sub("", form)) - set(" \t\n\r\v\f"))
+        if literal:
+            held = " AND ".join(f"contains({expr}, {sql_literal(ch)})" for ch in literal)
+            attempt = f"CASE WHEN {held} THEN {attempt} END"
+        attempts.append(attempt)
+    return attempts[0] if len(attempts) == 1 else f"coalesce({', '.join(attempts)})"

@@ -173,3 +173,13 @@ def test_s3_settings_come_from_the_environment_and_errors_say_what_to_fix(s3_ser
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     with pytest.raises(StorageError, match="set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"):
         LakeStorage(f"s3://{s3_server.bucket}/lake")
+
+
+@pytest.mark.parametrize("bucket", ["ab", "Campus-Lake", "-lake", "lake_1", "x" * 64])
+def test_a_bucket_name_s3_refuses_fails_at_once_without_starting_a_server(tmp_path, bucket):
+    from campuslake.testing.s3_server import running_s3_server
+
+    with pytest.raises(ValueError, match="not a valid S3 bucket name"):
+        with running_s3_server(tmp_path, bucket=bucket):
+            pass
+    assert not (tmp_path / "data").exists()  # nothing was started

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -17,6 +18,8 @@ from pathlib import Path
 import pyarrow.fs as pafs
 
 READY_SECONDS = 60
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+"""S3's rule for a bucket name: 3-63 lower-case letters, digits, dots and hyphens, a letter or digit at each end"""
 REINSTALL = "if the binary is broken, `make setup` reinstalls it from the lock file"
 
 
@@ -54,7 +57,11 @@ def running_s3_server(root: Path, bucket: str = "campuslake") -> Iterator[S3Serv
     """`weed server` with master, volume, filer and S3 gateway on free ports of 127.0.0.1, its data
     and log in `root`, one identity with random keys and `bucket` created; stopped on exit.
 
-    Raises S3ServerError when the binary is missing, exits early or does not serve in time."""
+    Raises S3ServerError when the binary is missing, exits early or does not serve in time, and
+    ValueError at once for a bucket name S3 refuses (the server would refuse it on every retry)."""
+    if not BUCKET_NAME.fullmatch(bucket):
+        raise ValueError(f"{bucket!r} is not a valid S3 bucket name: use 3-63 lower-case letters, digits, "
+                         "dots and hyphens, starting and ending with a letter or digit")
     weed = Path(sys.executable).parent / "weed"
     if not weed.is_file():
         raise S3ServerError(f"the SeaweedFS server binary is missing at {weed}: run `make setup` "

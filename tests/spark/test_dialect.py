@@ -7,10 +7,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from campuslake.engines.dialect import java_datetime_pattern, java_regex
+from campuslake.config import load_settings
 from campuslake.errors import EngineError
+from campuslake.sqltext import sql_literal
 from campuslake.transform.normalize import sql_in, timestamp
 
-FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y"]
+FORMATS = load_settings().dataset("alumni").column("submission_date").formats
 
 VALUES = ["banana", " Mr. ana  cruz ", "a\u00a0\u000bb\u2003c", "é", "abc\n", "2024-01-05 10:00:00", "2024-1-5",
           "1/5/2024", "01/05/2024 23:59:59", "2024-01-05T07:08:09", "Hr it r&d o'neil-cruz", "x[y]", "", None]
@@ -45,7 +47,7 @@ EXPRESSIONS = {
     "regexp [ inside a class": "regexp_replace(v, '[[]', '(', 'g')",
     "regexp \\p{L}\\p{N} classes": r"regexp_replace(v, '[^\p{L}\p{N}&+#]+', ' ', 'g')",
     "strlen vs length": "strlen(v) - length(v)",
-    "try_strptime with formats": f"try_strptime(v, [{', '.join(repr(f) for f in FORMATS)}])",
+    "try_strptime with formats": f"try_strptime(v, [{', '.join(map(sql_literal, FORMATS))}])",
     "timestamp(): formats guarded by their literal characters": timestamp("v", FORMATS),
     "MAP {..}[key]": "MAP {'banana': 'B', 'é': 'E'}[lower(v)]",
     "IS NOT DISTINCT FROM": "v IS NOT DISTINCT FROM 'banana' OR v IS NOT DISTINCT FROM NULL",

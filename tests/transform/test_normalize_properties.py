@@ -7,9 +7,9 @@ values per round trip; references are written in plain Python, independently of 
 from __future__ import annotations
 
 import re
-from datetime import datetime
 import unicodedata
 from collections.abc import Callable
+from datetime import datetime
 from functools import cache
 
 import phonenumbers
@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from campuslake.config import load_settings
 from campuslake.engines import Engine, get_engine
+from campuslake.sqltext import sql_literal
 from campuslake.transform import normalize as rules
 
 SETTINGS = load_settings()
@@ -478,7 +479,7 @@ def test_timestamp_takes_the_first_contract_format_that_parses(values: list[str]
     agrees, and so does Python's strptime wherever DuckDB's reading of a format is Python's."""
     # as text: DuckDB reads year 0, which Python's datetime cannot hold
     guarded = evaluate(lambda v: f"CAST({rules.timestamp(v, FORMATS)} AS VARCHAR)", values)
-    listed = evaluate(lambda v: f"CAST(try_strptime({v}, [{', '.join(repr(f) for f in FORMATS)}]) AS VARCHAR)",
+    listed = evaluate(lambda v: f"CAST(try_strptime({v}, [{', '.join(map(sql_literal, FORMATS))}]) AS VARCHAR)",
                       values)
     assert guarded == listed
     for value, got in zip(values, guarded, strict=True):

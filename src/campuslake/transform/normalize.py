@@ -255,7 +255,7 @@ def timestamp(expr: str, formats: list[str]) -> str:
     attempts = []
     for form in formats:
         attempt = f"try_strptime({expr}, {sql_literal(form)})"
-        literal = sorted(set(_DIRECTIVE.sub("", form)) - set(" \t\n\r\v\f"))
+        literal = sorted({ch for ch in _DIRECTIVE.sub("", form) if not ch.isspace()})
         if literal:
             held = " AND ".join(f"contains({expr}, {sql_literal(ch)})" for ch in literal)
             attempt = f"CASE WHEN {held} THEN {attempt} END"

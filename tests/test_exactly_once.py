@@ -135,3 +135,39 @@ def test_current_is_the_same_when_a_long_run_reduces_its_rows_as_it_goes(messy_e
     got = {r["employee_id"]: {c: r[c] for c in CLEAN_COLUMNS}
            for r in curated(tmp_path / "lake", "alumni_current").to_pylist()}
     assert got == {r["employee_id"]: {c: r[c] for c in CLEAN_COLUMNS} for r in key.current.to_pylist()}
+
+
+def test_a_failing_run_stops_parsing_the_files_after_it(v2_exports, tmp_path, monkeypatch):
+    """Files are parsed ahead of the engine; when a batch fails, the files still queued are not
+    parsed (a long backlog would otherwise be read through before the error is reported), and
+    every batch stays pending for the next run."""
+    import threading
+
+    import campuslake
+    from campuslake import pipeline
+
+    files, _key = v2_exports
+    lake = campuslake.Lake.open(campuslake.load_settings(lake=str(tmp_path / "lake")))
+    for path in files:
+        campuslake.land_file(lake, "alumni", path)
+    parsed, failed = [], threading.Event()
+    real_parse = pipeline.BatchProcessor.parse
+
+    def parse(self, batch):
+        parsed.append(batch["file_name"])
+        if len(parsed) > 1:  # the file being parsed when the first batch fails finishes parsing
+            assert failed.wait(60)
+        return real_parse(self, batch)
+
+    def finish(self, parsed_batch):
+        failed.set()
+        raise RuntimeError("the engine failed")
+
+    monkeypatch.setattr(pipeline.BatchProcessor, "parse", parse)
+    monkeypatch.setattr(pipeline.BatchProcessor, "finish", finish)
+    with pytest.raises(RuntimeError, match="the engine failed"):
+        campuslake.run_pending(lake, "alumni")
+    assert len(parsed) == 2, parsed  # the first file, and the one in progress when it failed
+    assert [r["status"] for r in lake.catalog.runs("alumni")] == ["failed"]
+    assert {b["status"] for b in lake.catalog.batches("alumni")} == {"pending"}
+    lake.close()

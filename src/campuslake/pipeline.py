@@ -347,23 +347,27 @@ def run_pending(lake: Lake, dataset: str = "alumni", *, engine: Engine | None = 
         outcomes: list[BatchOutcome] = []
         try:
             processor = BatchProcessor(lake, dataset, engine)
-            # One batch ahead: the next file is parsed (Arrow and numpy, mostly outside the GIL) while
-            # the engine validates and loads this one, using the core the engine leaves idle. Each
-            # file is archived there too, once the next one is parsed, rather than all at the end
-            # (0.5 s of one core per 1M rows); settle_landing then finds the archive written.
+            # Every file is queued for parsing at once, on a thread (Arrow and numpy, mostly outside
+            # the GIL), while the engine validates and loads them in turn. Parsing writes the raw
+            # zone, so a parsed file waiting costs no memory; a parse thread that always has work
+            # uses the core the engine leaves idle between its statements, where one file ahead left
+            # it idle (docs/decisions.md). Each file is archived there too, rather than all at the
+            # end by the main thread; settle_landing then finds the archive written.
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="campuslake-parse") as worker:
-                parsing = worker.submit(processor.parse, pending[0])
+                parsing = [worker.submit(processor.parse, batch) for batch in pending]
                 archiving = []
-                for done, batch in enumerate(pending):
-                    if progress:
-                        progress(f"{batch['file_name']}", done, len(pending))
-                    parsed = parsing.result()
-                    if done + 1 < len(pending):
-                        parsing = worker.submit(processor.parse, pending[done + 1])
-                    archiving.append(worker.submit(archive_landed_file, lake.storage, dataset, batch["sha256"]))
-                    outcomes.append(processor.finish(parsed))
-                for archived in archiving:
-                    archived.result()  # a failure to archive fails the run, as it did in settle_landing
+                try:
+                    for done, (batch, parsed) in enumerate(zip(pending, parsing, strict=True)):
+                        if progress:
+                            progress(f"{batch['file_name']}", done, len(pending))
+                        archiving.append(worker.submit(archive_landed_file, lake.storage, dataset,
+                                                       batch["sha256"]))
+                        outcomes.append(processor.finish(parsed.result()))
+                    for archived in archiving:
+                        archived.result()  # a failure to archive fails the run, as it did in settle_landing
+                except BaseException:
+                    worker.shutdown(cancel_futures=True)  # a failed run parses no more files
+                    raise
             if progress:
                 progress("updating current rows", len(pending), len(pending))
             processor.refresh_current([o.batch_id for o in outcomes if o.status == "loaded"])

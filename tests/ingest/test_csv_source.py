@@ -372,3 +372,24 @@ def test_leading_blank_lines_longer_than_a_chunk_are_not_an_empty_file(tmp_path:
 def test_bom_split_across_tiny_chunks_is_still_removed(tmp_path: Path, encoding: str) -> None:
     source, rows = _read_with_chunk(tmp_path, "id,name\n1,Ana\n".encode(encoding), 2)
     assert source.header == ["id", "name"] and cells(rows, 2) == [["1", "Ana"]]
+
+
+_UTF8_PIECES = st.one_of(st.text(max_size=6).map(lambda t: t.encode("utf-8", "surrogatepass")),
+                         st.binary(max_size=4), st.sampled_from([b"\xc3", b"\xa9", b"\xe2\x82", b"\xf0\x9f", b"\xed\xa0\x80",
+                                                                 b"\xc0\x80", b"\xf4\x90\x80\x80", b"\xff"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_UTF8_PIECES, max_size=12), st.lists(st.integers(0, 60), max_size=6))
+@example([b"caf\xc3", b"\xa9"], [4])  # a character split between two chunks
+@example([b"\xe2\x82"], [])  # cut off by the end of the input
+def test_utf8_check_in_chunks_agrees_with_pythons_decoder(pieces: list[bytes], cuts: list[int]) -> None:
+    data = b"".join(pieces)
+    bounds = sorted({0, len(data), *(c for c in cuts if c < len(data))})
+    chunks = [data[a:b] for a, b in zip(bounds, bounds[1:])]
+    try:
+        data.decode("utf-8")
+        valid = True
+    except UnicodeDecodeError:
+        valid = False
+    assert csv_source.is_utf8(chunks) is valid

@@ -114,8 +114,8 @@ STATEMENT_STAGES = (
     ("COPY (", "curated rows written to Parquet"),
 )
 STATEMENT_LINE = re.compile(r"^(\d+\.\d+) campuslake\.engines\.base: \w+ (\d+\.\d+)s (.*)$")
-OUTSIDE_SQL = ("outside SQL: start-up, waiting for the next file's parse (CSV -> raw Parquet, one file ahead in a "
-               "thread), Delta commits, archive, catalog")
+OUTSIDE_SQL = ("outside SQL: start-up, waiting for a file's parse (CSV -> raw Parquet, every file queued at once on "
+               "a thread), Delta commits, archive, catalog")
 
 
 class BenchFailure(Exception):

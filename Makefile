@@ -4,7 +4,9 @@ UV_VERSION := 0.13.9
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
-STAMP := $(VENV)/.synced-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
+# the native splitter is compiled by the editable install: a change to its source installs again
+NATIVE := hatch_build.py src/campuslake/ingest/csv_split.c
+STAMP := $(VENV)/.synced-$(shell cat requirements.txt pyproject.toml $(NATIVE) | cksum | cut -d' ' -f1)
 CL := $(VENV)/bin/campuslake
 DEMO_DIR ?= demo
 
@@ -17,7 +19,7 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
 # The lock is a hashed requirements file (see docs/decisions.md); the project is installed editable on top.
-$(STAMP): requirements.txt pyproject.toml | $(UV)
+$(STAMP): requirements.txt pyproject.toml $(NATIVE) | $(UV)
 	test -x $(VENV)/bin/python || $(UV) venv --quiet --python $(PYTHON) $(VENV)
 	$(UV) pip sync --quiet --compile-bytecode --python $(VENV)/bin/python --require-hashes requirements.txt
 	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps -e .

@@ -63,8 +63,8 @@ class Contract(_Strict):
     """Columns that identify one entity; `<dataset>_current` keeps one row per key."""
     latest_by: str | None = None
     """Column deciding which row is latest per key; empty values fall back to ingest time."""
-    null_tokens: list[str] = Field(default_factory=lambda: [""])
-    """Cell values (compared trimmed, case-insensitive) that mean "no value"."""
+    null_tokens: list[str] = Field(default_factory=lambda: [""], max_length=64)
+    """Cell values (compared trimmed, case-insensitive) that mean "no value" (at most 64)."""
 
     @model_validator(mode="after")
     def _references_exist(self) -> Contract:

@@ -10,7 +10,8 @@ duplicates nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -30,7 +31,8 @@ from campuslake.lake.zones import archive_path, landing_dir, landing_path, raw_d
 from campuslake.transform.dedup import batch_status_sql, duplicate_lines_sql, latest_by_key_sql
 from campuslake.sqltext import sql_identifier, sql_literal
 from campuslake.transform.normalize import phone_e164_python
-from campuslake.validate.contract_sql import classify_sql, phone_candidates_sql
+from campuslake.validate.contract_sql import (classify_sql, phone_candidates_sql, prepared_positions,
+                                               raw_cell_columns)
 from campuslake.validate.headers import HeaderMatch, match_header, normalize_header
 from campuslake.validate.quarantine import EXPORT_COLUMNS, EXPORT_ORIGIN, quarantine_file, write_quarantine_rows
 from campuslake.validate.reasons import FileReason, RowReason
@@ -48,6 +50,9 @@ groups and a sliver): the classify statement took 0.41-0.45 s on 2 threads, 0.37
 of this size."""
 RAW_PARQUET: dict[str, Any] = {"compression": "zstd", "use_dictionary": False}
 """raw cells are mostly distinct: dictionaries cost write time (~25%) and saved no space"""
+PARSED_HELD_BYTES = 256 << 20
+"""parsed rows kept in memory for an engine that scans Arrow in place, across the files parsed
+ahead: the engine then skips reading them back from the raw zone (docs/decisions.md)"""
 ProgressCallback = Callable[[str, int, int], None]
 """progress(description, completed, total): called as batches move through the run"""
 
@@ -86,6 +91,33 @@ def current_table(dataset: str) -> str:
     return f"{dataset}_current"
 
 
+def present_column(header: str) -> str:
+    """The raw zone's column holding a contract cell's present form (spaces collapsed, null
+    tokens removed) where that differs from the cell: NULL = the cell as it is, '' = no value."""
+    return f"_present_{header}"
+
+
+class HeldBytes:
+    """A byte budget shared by the parse thread, which keeps a parsed batch in memory while there
+    is room, and the engine, which gives the room back once it has loaded the batch."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def take(self, nbytes: int) -> bool:
+        with self._lock:
+            if self._held + nbytes > self.limit:
+                return False
+            self._held += nbytes
+            return True
+
+    def give_back(self, nbytes: int) -> None:
+        with self._lock:
+            self._held -= nbytes
+
+
 @dataclass
 class ParsedBatch:
     """A batch whose file is in the raw zone, ready for the engine, or rejected whole."""
@@ -98,6 +130,9 @@ class ParsedBatch:
     raw_file: str = ""
     rows_in: int = 0
     rejected: FileRejected | None = None
+    rows: pa.Table | None = None
+    """the raw file's rows, when they were kept in memory for the engine (`held` bytes of the budget)"""
+    held: int = 0
 
 
 class BatchProcessor:
@@ -109,6 +144,7 @@ class BatchProcessor:
         self.contract: Contract = lake.settings.dataset(dataset)
         self.engine = engine
         self.curated = CuratedTables(lake.storage)
+        self.held = HeldBytes(PARSED_HELD_BYTES if engine.scans_arrow_in_place else 0)
         # this run's curated files not yet folded into engine table run_rows (see _collect_run_rows)
         self._run_files: list[str] = []
         self._run_file_rows = 0
@@ -123,6 +159,7 @@ class BatchProcessor:
         try:
             fmt, rows = read_csv_source(self.lake.storage, source)
             match = match_header(fmt.written_header, self.contract)
+            rows.prepare(prepared_positions(match), self.contract.null_tokens)
             if match.missing_required:
                 found = ", ".join(fmt.header) or "none"
                 raise FileRejected(FileReason.MISSING_REQUIRED_COLUMNS,
@@ -133,10 +170,11 @@ class BatchProcessor:
                 raise FileRejected(FileReason.DUPLICATE_COLUMNS,
                                    f"columns mean the same contract column twice: {', '.join(match.ambiguous)}",
                                    line=fmt.header_line)
-            raw_file, rows_in = self._write_raw(batch, fmt, rows)
+            parsed = ParsedBatch(batch, source, fmt, match)
+            self._write_raw(parsed, rows)
         except FileRejected as rejected:
             return ParsedBatch(batch, source, rejected=rejected)
-        return ParsedBatch(batch, source, fmt, match, raw_file, rows_in)
+        return parsed
 
     def finish(self, parsed: ParsedBatch) -> BatchOutcome:
         """Validate, normalize, deduplicate and load a parsed batch (the engine's part)."""
@@ -144,10 +182,23 @@ class BatchProcessor:
             return self._reject(parsed.batch, parsed.source, parsed.rejected)
         batch, fmt, match = parsed.batch, parsed.fmt, parsed.match
         assert fmt is not None and match is not None
-        self.engine.register_parquet("raw_batch_file", self.lake.storage, [parsed.raw_file])
-        cells = ", ".join(f"{sql_identifier(h)} AS c{j}" for j, h in enumerate(fmt.header))
+        if parsed.rows is not None:
+            self.engine.register("raw_batch_file", parsed.rows)
+        else:
+            self.engine.register_parquet("raw_batch_file", self.lake.storage, [parsed.raw_file])
+        try:
+            return self._finish(parsed, batch, fmt, match)
+        finally:
+            if parsed.rows is not None:
+                self.engine.unregister("raw_batch_file")
+            self._release(parsed)
+
+    def _finish(self, parsed: ParsedBatch, batch: dict[str, Any], fmt: SourceFormat,
+                match: HeaderMatch) -> BatchOutcome:
+        cells = [f"{sql_identifier(h)} AS c{j}" for j, h in enumerate(fmt.header)]
+        cells += [f"{sql_identifier(present_column(fmt.header[j]))} AS q{j}" for j in prepared_positions(match)]
         self.engine.execute(f"CREATE OR REPLACE TEMP VIEW raw_batch AS SELECT _source_line, _raw_line, "
-                            f"_field_count, {cells} FROM raw_batch_file")
+                            f"_field_count, {', '.join(cells)} FROM raw_batch_file")
         # A fixed quarantine export carries our reason columns: expected, so not worth a warning.
         extra = [h for h in match.extra if normalize_header(h) not in EXPORT_COLUMNS]
         warnings = [f"extra columns kept in raw only: {', '.join(extra)}"] if extra else []
@@ -160,39 +211,63 @@ class BatchProcessor:
         return outcome
 
     # --- stages -----------------------------------------------------------------------------
-    def _write_raw(self, batch: dict[str, Any], fmt: SourceFormat, rows: Any) -> tuple[str, int]:
+    def _write_raw(self, parsed: ParsedBatch, rows: Iterator[pa.RecordBatch]) -> None:
         """Stream the parsed rows to raw/ (cells as strings, the line, the field count and the
-        batch's lineage); returns the file and the row count."""
+        batch's lineage). While the budget has room they are also kept in `parsed.rows`, so an
+        engine that scans Arrow in place takes them from memory instead of from the file."""
+        batch, fmt, match = parsed.batch, parsed.fmt, parsed.match
+        assert fmt is not None and match is not None
+        prepared = prepared_positions(match)
         directory = raw_dir(self.dataset, batch["batch_id"])
         self.lake.storage.delete(directory)
-        path = f"{directory}/part-0.parquet"
-        count = 0
+        parsed.raw_file = path = f"{directory}/part-0.parquet"
+        kept: list[pa.RecordBatch] | None = []  # None once the budget has no room for the batch
         writer = None
         lineage = {"_batch_id": pa.scalar(batch["batch_id"]), "_source_file": pa.scalar(batch["file_name"]),
                    "_ingested_at": pa.scalar(batch["landed_at"], pa.timestamp("us", tz="UTC"))}
-        with self.lake.storage.open_output(path) as out:
-            for record_batch in rows:
-                record_batch = record_batch.rename_columns(
-                    ["_source_line", "_raw_line", "_field_count", *fmt.header])
-                for name, value in lineage.items():  # constant per file: Parquet stores them in a few bytes
-                    record_batch = record_batch.append_column(
-                        name, pc.fill_null(pa.nulls(record_batch.num_rows, value.type), value))
-                if writer is None:
-                    writer = pq.ParquetWriter(out, record_batch.schema, **RAW_PARQUET)
-                writer.write_batch(record_batch, row_group_size=RAW_ROW_GROUP_ROWS)
-                count += record_batch.num_rows
-            if writer is None:  # a header and no rows: still an (empty) batch
-                schema = pa.schema([("_source_line", pa.int64()), ("_raw_line", pa.string()),
-                                    ("_field_count", pa.int32()), *[(h, pa.string()) for h in fmt.header],
-                                    *[(name, value.type) for name, value in lineage.items()]])
-                writer = pq.ParquetWriter(out, schema, **RAW_PARQUET)
-            writer.close()
-        return path, count
+        try:
+            with self.lake.storage.open_output(path) as out:
+                for record_batch in rows:
+                    record_batch = record_batch.rename_columns(
+                        ["_source_line", "_raw_line", "_field_count", *fmt.header,
+                         *(present_column(fmt.header[j]) for j in prepared)])
+                    for name, value in lineage.items():  # constant per file: Parquet stores them in a few bytes
+                        record_batch = record_batch.append_column(
+                            name, pc.fill_null(pa.nulls(record_batch.num_rows, value.type), value))
+                    if writer is None:
+                        writer = pq.ParquetWriter(out, record_batch.schema, **RAW_PARQUET)
+                    writer.write_batch(record_batch, row_group_size=RAW_ROW_GROUP_ROWS)
+                    parsed.rows_in += record_batch.num_rows
+                    if kept is not None and self.held.take(record_batch.nbytes):
+                        kept.append(record_batch)
+                        parsed.held += record_batch.nbytes
+                    elif kept is not None:  # no room: the engine reads this batch from the raw zone
+                        kept = None
+                        self._release(parsed)
+                if writer is None:  # a header and no rows: still an (empty) batch
+                    schema = pa.schema([("_source_line", pa.int64()), ("_raw_line", pa.string()),
+                                        ("_field_count", pa.int32()), *[(h, pa.string()) for h in fmt.header],
+                                        *[(present_column(fmt.header[j]), pa.string()) for j in prepared],
+                                        *[(name, value.type) for name, value in lineage.items()]])
+                    writer = pq.ParquetWriter(out, schema, **RAW_PARQUET)
+                writer.close()
+        except BaseException:
+            self._release(parsed)
+            raise
+        if kept is not None:  # in slices as small as the raw row groups, for the same parallel scan
+            table = pa.Table.from_batches(kept, writer.schema)
+            parsed.rows = pa.Table.from_batches(table.to_batches(max_chunksize=RAW_ROW_GROUP_ROWS), writer.schema)
+
+    def _release(self, parsed: ParsedBatch) -> None:
+        """Give the batch's room in memory back (its rows are read from the raw zone from now on)."""
+        parsed.rows = None
+        self.held.give_back(parsed.held)
+        parsed.held = 0
 
     def _classify(self, batch: dict[str, Any], fmt: SourceFormat, match: HeaderMatch) -> None:
         config = self.lake.settings.normalization
         columns = [c.name for c in self.contract.columns]
-        raw = [f"c{j}" for j in range(len(fmt.header))]
+        raw = raw_cell_columns(match, len(fmt.header))
 
         def build(lookups: dict[str, str]) -> None:
             sql = classify_sql(self.contract, config, match, len(fmt.header), fmt.delimiter, "raw_batch", lookups)

@@ -27,6 +27,9 @@ class Engine(ABC):
     """Runs SQL in the DuckDB dialect and exchanges data as Arrow."""
 
     name: str = "engine"
+    scans_arrow_in_place: bool = False
+    """`register` reads Arrow data where it lies in memory: the pipeline then hands the engine a
+    batch it has just parsed instead of the engine reading it back from the raw zone"""
 
     # --- primitives each backend implements -------------------------------------------
     @abstractmethod

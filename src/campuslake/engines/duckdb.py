@@ -17,6 +17,7 @@ from campuslake.engines.functions import SQL_FUNCTIONS
 
 class DuckDBEngine(Engine):
     name = "duckdb"
+    scans_arrow_in_place = True
 
     def __init__(self, *, memory_limit: str = "1GB", threads: int | None = None,
                  temp_directory: str | None = None) -> None:

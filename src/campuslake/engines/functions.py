@@ -26,14 +26,10 @@ def title_case_words(values: pa.Array, acronyms: pa.Array) -> pa.Array:
     words = frozenset(w for w in (acronyms[0].as_py() or "").split("|") if w) if len(acronyms) else frozenset()
     if not words:
         return titled
-    # Plain substring tests for each acronym as title case writes it ("Hr", "R&D") find the few
-    # rows that may hold one; only those are fixed, word by word. (A regex with word edges cost
-    # ~2.5 ms per call, most of it compiling the pattern every call: 7x the whole rest.)
-    mask = None
-    for form in _title_forms(words):
-        found = pc.match_substring(titled, form)
-        mask = found if mask is None else pc.or_(mask, found)
-    mask = pc.fill_null(mask, False)
+    # One pattern of the acronyms as title case writes them ("Hr", "R&D") finds the few rows that
+    # may hold one; only those are fixed, word by word. Word edges in the pattern cost ~2.5 ms a
+    # call to compile (7x the rest); a substring test per acronym cost 4x this plain alternation.
+    mask = pc.fill_null(pc.match_substring_regex(titled, _title_forms_pattern(words)), False)
     if not pc.any(mask).as_py():
         return titled
     fixed = [_upper_acronyms(text, words) for text in titled.filter(mask).to_pylist()]
@@ -41,8 +37,9 @@ def title_case_words(values: pa.Array, acronyms: pa.Array) -> pa.Array:
 
 
 @functools.cache
-def _title_forms(words: frozenset[str]) -> tuple[str, ...]:
-    return tuple(sorted(set(pc.utf8_title(pa.array(sorted(words), pa.string())).to_pylist())))
+def _title_forms_pattern(words: frozenset[str]) -> str:
+    forms = sorted(set(pc.utf8_title(pa.array(sorted(words), pa.string())).to_pylist()))
+    return "|".join(re.escape(form) for form in forms)
 
 
 _WORD = re.compile(r"[^\W_]+|[\W_]+")

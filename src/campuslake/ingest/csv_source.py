@@ -1,8 +1,9 @@
 """Read a landed CSV export as Arrow record batches: encoding, delimiter, quotes and physical lines.
 
-Rows are split with numpy (quote parity at each newline) and Arrow string kernels, so a file of
-a million rows is parsed without a Python loop over rows; only rows holding quotes or the wrong
-number of fields go through Python's csv module. Each row keeps the physical line it starts on.
+Encodings and compression are told apart here; records and cells are split natively
+(campuslake.ingest.csv_split) the way Python's csv module reads them, a chunk at a time, so
+memory is bounded by the chunk size and no Python loop runs per row. Each row keeps the
+physical line it starts on.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from campuslake.ingest.csv_split import RecordSplitter, Split
 from campuslake.lake.archive import DIGEST_FRAME_SIZE, GZIP_MAGIC, is_zstd, stored_digest
 from campuslake.lake.storage import LakeStorage
 from campuslake.validate.reasons import FileReason
@@ -201,111 +202,6 @@ def _utf8_chunks(storage: LakeStorage, relative: str, encoding: str) -> Iterator
         yield decoder.decode(b"", final=True).encode("utf-8")
 
 
-@dataclass
-class _Block:
-    """Whole records: `data` ends with a record-ending newline; `starts` are record offsets."""
-
-    data: bytes
-    starts: np.ndarray
-    lines: np.ndarray
-    quoted: np.ndarray
-    """per record: it holds a quote (only those may need csv to split)"""
-
-
-def _blocks(chunks: Iterator[bytes], source: SourceFormat) -> Iterator[_Block]:
-    """Cut the byte stream at newlines outside quotes; number each record's first physical line.
-
-    `source.delimiter` is read once the header is known (before that it is sniffed from the
-    buffer's first line); only buffers with malformed quoting need it.
-    """
-    pending = b""
-    line_base = 1
-    for chunk in _iter_with_final(chunks):
-        if chunk is None:
-            # End of input: what is left is one last record, whether it lacks its newline or a
-            # quote was never closed (csv then reads the rest as one field; nothing is dropped).
-            if pending:
-                yield _Block(pending + b"\n", np.zeros(1, np.int64), np.array([line_base], np.int64),
-                             np.array([b'"' in pending]))
-            return
-        buffer = pending + chunk
-        data = np.frombuffer(buffer, np.uint8)
-        newlines = np.flatnonzero(data == 10)
-        quotes = np.flatnonzero(data == 34)
-        if newlines.size and _has_stray_quotes(data, quotes):
-            separators = _csv_separators(buffer, newlines, quotes, source)
-        else:
-            # A newline ends a record when an even number of quotes precedes it (RFC 4180 quoting).
-            separators = newlines[(np.searchsorted(quotes, newlines) & 1) == 0]
-        if separators.size == 0:
-            pending = buffer
-            continue
-        end = int(separators[-1]) + 1
-        starts = np.concatenate(([0], separators[:-1] + 1))
-        lines = line_base + np.searchsorted(newlines, starts)
-        # quotes from a record's start to the next one's: only a record holding one may need csv
-        quoted = np.diff(np.searchsorted(quotes, np.append(starts, end))) > 0
-        yield _Block(buffer[:end], starts, lines, quoted)
-        line_base += int(np.searchsorted(newlines, end))
-        pending = buffer[end:]
-
-
-# Bytes that may precede an opening quote / follow a closing one in well-formed CSV (any
-# delimiter).
-_BEFORE_OPENING = np.frombuffer(b"\n\",;\t|", np.uint8)
-_AFTER_CLOSING = np.frombuffer(b"\r\n\",;\t|", np.uint8)
-
-
-def _has_stray_quotes(data: np.ndarray, quotes: np.ndarray) -> bool:
-    """True when quote parity cannot be trusted: a quote opens mid-field or a field goes on after
-    its closing quote (`5'10" tall`, `Juan "JJ" Cruz`, `a, "b"`). csv reads such quotes as text."""
-    if quotes.size == 0:
-        return False
-    opening = (np.arange(quotes.size) & 1) == 0  # parity's view: an even number of quotes before it
-    before = data[np.maximum(quotes - 1, 0)]
-    after = data[np.minimum(quotes + 1, data.size - 1)]
-    before_ok = (quotes == 0) | np.isin(before, _BEFORE_OPENING)
-    after_ok = (quotes == data.size - 1) | np.isin(after, _AFTER_CLOSING)
-    return bool(np.any(opening & ~before_ok) or np.any(~opening & ~after_ok))
-
-
-def _csv_separators(buffer: bytes, newlines: np.ndarray, quotes: np.ndarray,
-                    source: SourceFormat) -> np.ndarray:
-    """Record-ending newlines as Python's csv module finds them, for a buffer with stray quotes.
-
-    Only such (rare, malformed) buffers pay for this line-by-line pass; the buffer starts at a
-    record boundary, so the next buffer does too and goes back to the vectorized cut.
-    """
-    text = buffer[: int(newlines[-1]) + 1].decode("utf-8")  # whole lines: no character is split
-    physical = [line + "\n" for line in text.split("\n")[:-1]]
-    delimiter = source.delimiter if source.header else _parse_header(next(
-        (line for line in physical if line.strip()), physical[0]).rstrip("\r\n"))[0]
-    # The sentinel line comes back as a record of its own only if the last record was closed.
-    reader = csv.reader([*physical, "\ue000"], delimiter=delimiter)
-    ends: list[int] = []
-    fields: list[str] = []
-    try:
-        for fields in reader:
-            if fields == ["\ue000"]:
-                break
-            ends.append(reader.line_num)
-    except csv.Error:  # a lone carriage return outside quotes: fall back to quote parity
-        return newlines[(np.searchsorted(quotes, newlines) & 1) == 0]
-    closed = ends if fields == ["\ue000"] else ends[:-1]
-    return newlines[np.array(closed, np.int64) - 1] if closed else newlines[:0]
-
-
-def _iter_with_final(chunks: Iterator[bytes]) -> Iterator[bytes | None]:
-    yield from chunks
-    yield None
-
-
-def _records(block: _Block) -> pa.StringArray:
-    offsets = np.append(block.starts, len(block.data)).astype(np.int32)
-    array = pa.StringArray.from_buffers(len(block.starts), pa.py_buffer(offsets), pa.py_buffer(block.data))
-    return pc.utf8_rtrim(array, characters="\r\n")
-
-
 def _parse_header(text: str) -> tuple[str, list[str]]:
     """(delimiter, header fields as written, trimmed)."""
     counts = {d: _count_outside_quotes(text, d) for d in DELIMITERS}
@@ -329,122 +225,84 @@ def _unique_names(fields: list[str]) -> list[str]:
     return names
 
 
-def _csv_records(text: str, delimiter: str) -> list[tuple[int, list[str], str]]:
-    """(line offset, fields, raw text) of each record Python's csv module reads in `text`.
+class CsvRows:
+    """The data rows of a file, read as they are iterated (once): record batches of
+    `_source_line`, `_raw_line`, `_field_count`, one string column `cN` per header field and,
+    for the columns given to `prepare`, their present form `pN` (see csv_split.RecordSplitter)."""
 
-    Usually one. More when a stray quote inside an unquoted field (`5'10" tall`) made the
-    quote-parity cut join several lines: csv reads such a quote as a plain character.
-    """
-    # Split on "\n" only, as _blocks counts lines; csv would also split on a lone "\r".
-    parts = text.split("\n")
-    physical = [line + "\n" for line in parts[:-1]] + [parts[-1]]
-    reader = csv.reader(physical, delimiter=delimiter)
-    records: list[tuple[int, list[str], str]] = []
-    consumed = 0
+    def __init__(self, source: SourceFormat, buffer: bytes, start: int, chunks: Iterator[bytes],
+                 line: int) -> None:
+        self._source = source
+        self._buffer, self._start = buffer, start  # what is read of the file past the header
+        self._chunks = chunks
+        self._line = line
+        self._prepare: list[int] = []
+        self._null_tokens: list[str] = []
+
+    def prepare(self, columns: Iterable[int], null_tokens: Iterable[str]) -> CsvRows:
+        """Also give these columns their present form: spaces trimmed and collapsed, `''` where
+        nothing else is left or the cell is a null token."""
+        self._prepare, self._null_tokens = sorted(columns), list(null_tokens)
+        return self
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        source, width = self._source, len(self._source.header)
+        splitter = RecordSplitter(source.delimiter, width, line=self._line, prepare=self._prepare,
+                                  null_tokens=self._null_tokens)
+        names = [LINE_COLUMN, RAW_LINE_COLUMN, FIELD_COUNT_COLUMN, *[f"c{j}" for j in range(width)],
+                 *[f"p{j}" for j in self._prepare]]
+        buffer, start = self._buffer, self._start
+        for chunk in _iter_with_final(self._chunks):
+            if chunk:  # what is left of the buffer is the start of a record the chunk goes on with
+                buffer, start = buffer[start:] + chunk if start < len(buffer) else chunk, 0
+            split = _split(splitter, buffer, chunk is None, start)
+            start += split.consumed
+            source.blank_lines += splitter.blank_lines
+            splitter.blank_lines = 0
+            if len(split.lines):
+                yield pa.RecordBatch.from_arrays(
+                    [split.lines, split.raw_lines, split.field_counts, *split.cells,
+                     *[split.present[j] for j in self._prepare]], names=names)
+
+
+def _iter_with_final(chunks: Iterator[bytes]) -> Iterator[bytes | None]:
+    yield from chunks
+    yield None
+
+
+def _split(splitter: RecordSplitter, buffer: bytes, final: bool, start: int = 0) -> Split:
     try:
-        for fields in reader:
-            start, consumed = consumed, reader.line_num
-            raw = "".join(physical[start:consumed]).rstrip("\r\n")
-            if raw.strip():
-                records.append((start, fields, raw))
-    except csv.Error:  # a lone carriage return in an unquoted field: keep the line as it is
-        return [(0, text.split(delimiter), text)]
-    return records or [(0, [text], text)]
+        return splitter.split(buffer, final, start)
+    except ValueError as exc:  # a buffer the splitter cannot take
+        raise FileRejected(FileReason.NOT_TEXT, f"not CSV text: {exc}") from exc
 
 
-def _split_rows(records: pa.StringArray, lines: np.ndarray, quoted: np.ndarray, delimiter: str,
-                width: int) -> pa.RecordBatch:
-    """Split records into `width` string columns; odd rows (quotes, wrong width) go through csv."""
-    fast_lists = pc.split_pattern(records, delimiter)
-    counts = pc.list_value_length(fast_lists).to_numpy(zero_copy_only=False)
-    fast = (~quoted) & (counts == width)
-    fast_index = np.flatnonzero(fast)
-    slow_index = np.flatnonzero(~fast)
-
-    fast_rows = fast_lists.filter(pa.array(fast))
-    columns = [pc.list_element(fast_rows, j) for j in range(width)] if fast_index.size else [
-        pa.array([], pa.string()) for _ in range(width)]
-    slow_owner: list[int] = []
-    slow_lines: list[int] = []
-    slow_fields: list[list[str]] = []
-    slow_text: list[str] = []
-    slow_records = records.take(pa.array(slow_index, pa.int64())).to_pylist()
-    for position, text in zip(slow_index.tolist(), slow_records, strict=True):
-        for offset, fields, raw in _csv_records(text, delimiter):
-            slow_owner.append(position)
-            slow_lines.append(int(lines[position]) + offset)
-            slow_fields.append(fields)
-            slow_text.append(raw)
-    slow_columns = [[f[j] if j < len(f) else None for f in slow_fields] for j in range(width)]
-
-    # Stable: the records csv found in one cut stay in file order after their owner's position.
-    order = np.argsort(np.concatenate((fast_index, np.array(slow_owner, np.int64))), kind="stable")
-    take = pa.array(order, pa.int64())
-
-    def merged(fast_part: pa.Array, slow_part: list[object], kind: pa.DataType) -> pa.Array:
-        return pa.concat_arrays([fast_part.cast(kind), pa.array(slow_part, kind)]).take(take)
-
-    field_counts = np.concatenate((counts[fast_index], [len(f) for f in slow_fields])).astype(np.int32)
-    source_lines = np.concatenate((lines[fast_index], np.array(slow_lines, np.int64)))
-    # Only rows that needed csv keep their raw text; the others are the join of their cells.
-    raw_lines = pa.concat_arrays([pa.nulls(fast_index.size, pa.string()), pa.array(slow_text, pa.string())])
-    arrays = [
-        pa.array(source_lines, pa.int64()).take(take),
-        raw_lines.take(take),
-        pa.array(field_counts, pa.int32()).take(take),
-        *[merged(columns[j], slow_columns[j], pa.string()) for j in range(width)],
-    ]
-    return pa.RecordBatch.from_arrays(arrays, names=[LINE_COLUMN, RAW_LINE_COLUMN, FIELD_COUNT_COLUMN,
-                                                     *[f"c{j}" for j in range(width)]])
-
-
-def _blank(records: pa.StringArray) -> pa.BooleanArray:
-    """Empty or only white space (is_space stops at the first other character; trimming copied
-    every line)."""
-    return pc.or_(pc.equal(pc.binary_length(records), 0), pc.utf8_is_space(records))
-
-
-def read_csv_source(storage: LakeStorage, relative: str) -> tuple[SourceFormat, Iterator[pa.RecordBatch]]:
+def read_csv_source(storage: LakeStorage, relative: str) -> tuple[SourceFormat, CsvRows]:
     """Detect the format of a landed file, then stream its data rows as Arrow record batches.
 
     Raises FileRejected for a file that is empty, binary, badly compressed or has no header.
-    The batches carry `_source_line`, `_raw_line`, `_field_count` and one column `cN` per header
-    field, all strings; `SourceFormat.header[N]` names column `cN`.
+    `SourceFormat.header[N]` names column `cN` of the rows.
     """
     encoding, compressed = _detect_encoding(storage, relative)
     source = SourceFormat(encoding=encoding, compressed=compressed)
-    blocks = _blocks(_utf8_chunks(storage, relative, encoding), source)
-
-    header_records: pa.StringArray | None = None
-    header_lines = header_quoted = np.zeros(0, np.int64)
-    for block in blocks:
-        records = _records(block)
-        blank = _blank(records).to_numpy(zero_copy_only=False)
-        keep = np.flatnonzero(~blank)
-        source.blank_lines += int(blank.sum())
-        if keep.size:
-            header_records = records.take(pa.array(keep, pa.int64()))
-            header_lines, header_quoted = block.lines[keep], block.quoted[keep]
+    chunks = _utf8_chunks(storage, relative, encoding)
+    # The header is the first record that is not a blank line (its delimiter is not known yet:
+    # a header splits the same way at any delimiter unless a quote in it holds a line end).
+    finder = RecordSplitter(",", 0, max_records=1)
+    buffer, start, final = b"", 0, False
+    while not final:  # next() by hand: breaking out of a for loop would close the generator
+        chunk = next(chunks, None)
+        final = chunk is None
+        if chunk:
+            buffer, start = buffer[start:] + chunk, 0
+        header = _split(finder, buffer, final, start)
+        start += header.consumed
+        if len(header.lines):
             break
-    if header_records is None:
+    else:
         raise FileRejected(FileReason.EMPTY_FILE, "the file has no header and no rows: export it again")
-
-    source.delimiter, source.written_header = _parse_header(header_records[0].as_py())
+    source.blank_lines = finder.blank_lines
+    source.delimiter, source.written_header = _parse_header(header.raw_lines[0].as_py())
     source.header = _unique_names(source.written_header)
-    source.header_line = int(header_lines[0])
-    width = len(source.header)
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        if len(header_records) > 1:
-            yield _split_rows(header_records.slice(1), header_lines[1:], header_quoted[1:], source.delimiter, width)
-        for block in blocks:
-            records = _records(block)
-            blank = _blank(records)
-            source.blank_lines += pc.sum(blank).as_py() or 0
-            keep = pc.invert(blank)
-            rows = records.filter(keep)
-            if len(rows):
-                kept = keep.to_numpy(zero_copy_only=False)
-                yield _split_rows(rows, block.lines[kept], block.quoted[kept], source.delimiter, width)
-
-    return source, batches()
+    source.header_line = header.lines[0].as_py()
+    return source, CsvRows(source, buffer, start, chunks, finder.line)

@@ -30,22 +30,11 @@ def sql_in(expr: str, values: Iterable[str | int]) -> str:
     return f"(list_position([{items}], {expr}) IS NOT NULL)"
 
 
-# ASCII characters other than ' ' that str.isspace() accepts: \t \n \v \f \r and \x1c-\x1f.
-_ASCII_SPACES_OTHER = (9, 10, 11, 12, 13, 28, 29, 30, 31)
-
-
 def collapse_spaces(expr: str, _config: NormalizationConfig | None = None) -> str:
-    """Trim outer spaces and collapse inner runs of spaces to one; empty becomes NULL."""
-    # After every run of spaces becomes one ' ', trim() (which strips ' ' only) finishes the job.
-    full = f"nullif(trim(regexp_replace({expr}, '{_SPACE}+', ' ', 'g')), '')"
-    # Most cells are plain ASCII (strlen counts bytes, length characters) whose only space is
-    # ' ': they are told apart with substring tests and skip the Unicode-aware regexp_replace,
-    # which cost ~2.4 µs per cell; a regexp_matches to find them cost more than these tests.
-    other_space = " OR ".join(f"contains({expr}, chr({code}))" for code in _ASCII_SPACES_OTHER)
-    return (f"CASE WHEN strlen({expr}) != length({expr}) OR {other_space} THEN {full} "
-            f"WHEN contains({expr}, '  ') THEN nullif(trim(regexp_replace({expr}, ' {{2,}}', ' ', 'g')), '') "
-            f"WHEN starts_with({expr}, ' ') OR ends_with({expr}, ' ') THEN nullif(trim({expr}), '') "
-            f"ELSE nullif({expr}, '') END")
+    """Trim outer spaces and collapse inner runs of spaces to one. The reader does this for every
+    contract cell as it splits the file (campuslake.ingest.csv_split), so rules see collapsed text
+    and the rule itself changes nothing more; contracts may still list it."""
+    return expr
 
 
 def _token_pattern(token: str) -> str:
@@ -144,19 +133,16 @@ EMAIL_PATTERN = (r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+
                  r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 
 
-def email(expr: str, *, collapsed: bool = False) -> tuple[str, str]:
-    """(normalized, is_valid) SQL: trimmed and lower-cased; the domain is never rewritten.
-    `collapsed`: `expr` has been through collapse_spaces already (a contract column has)."""
-    normalized = f"lower({expr if collapsed else collapse_spaces(expr)})"
+def email(expr: str) -> tuple[str, str]:
+    """(normalized, is_valid) SQL over a collapsed value: lower-cased; the domain is never rewritten."""
+    normalized = f"lower({expr})"
     return normalized, f"regexp_full_match({normalized}, {sql_literal(EMAIL_PATTERN)})"
 
 
-def phone_digits(expr: str, *, collapsed: bool = False) -> str:
-    """Drop formatting (spaces, dashes, dots, parentheses, slashes) but keep a leading '+'.
-    `collapsed`: `expr` has been through collapse_spaces, so its only space is ' ' (a cheaper
-    pattern than the Unicode-aware one)."""
-    spaces = " " if collapsed else _SPACE[1:-1]
-    return f"nullif(regexp_replace({expr}, '[{spaces}().\\-/]', '', 'g'), '')"
+def phone_digits(expr: str) -> str:
+    """Drop formatting (spaces, dashes, dots, parentheses, slashes) but keep a leading '+'. The
+    value is collapsed, so its only space is ' '."""
+    return f"nullif(regexp_replace({expr}, '[ ().\\-/]', '', 'g'), '')"
 
 
 # The number types libphonenumber tries in is_valid_number; a number is valid when one matches.

@@ -3,7 +3,9 @@
 The result has one row per input row: the typed, normalized contract columns, the raw cells,
 and `_reasons`, a list of {code, column, value, message} (empty for a valid row).
 Each column is computed in stages (present -> normalized -> typed), one select per stage, so
-no expression is evaluated twice however many checks refer to it.
+no expression is evaluated twice however many checks refer to it. The present stage is the
+reader's: it trimmed and collapsed every contract cell's spaces and removed null tokens
+(`qN` beside cell `cN`, see campuslake.ingest.csv_split).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from campuslake.config import ColumnSpec, Contract, NormalizationConfig
 from campuslake.transform import normalize as rules
 from campuslake.sqltext import sql_identifier, sql_literal
-from campuslake.transform.normalize import python_match_key, sql_in
+from campuslake.transform.normalize import python_match_key
 from campuslake.validate.headers import HeaderMatch
 from campuslake.validate.reasons import RowReason
 
@@ -29,10 +31,8 @@ class ColumnSQL:
     index: int
     cell: str
     """raw cell column (`cN`), or a NULL literal when the file lacks the column"""
-    collapsed_sql: str
-    """over `cell`: outer spaces trimmed, inner runs collapsed"""
-    present_sql: str = ""
-    """over `collapsed`: null tokens removed (NULL = no value)"""
+    present_sql: str
+    """the cell's value: spaces collapsed, null tokens removed (NULL = no value)"""
     normalized_sql: str = ""
     """over `present`: after the column's normalization rules"""
     typed_sql: str = ""
@@ -46,10 +46,6 @@ class ColumnSQL:
 
     def rule_step(self, k: int) -> str:
         return f"r{self.index}_{k}"
-
-    @property
-    def collapsed(self) -> str:
-        return f"q{self.index}"
 
     @property
     def present(self) -> str:
@@ -72,6 +68,12 @@ class ColumnSQL:
         return f"t{self.index}"
 
 
+def present_value(position: int, alias: str = "") -> str:
+    """SQL: the value of file column `position`, from its cell `cN` and the reader's present form
+    `qN` (NULL: the cell as it is; '': no value)."""
+    return f"nullif(coalesce({alias}q{position}, {alias}c{position}), '')"
+
+
 def _spellings(spec: ColumnSpec) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for value in spec.allowed or []:
@@ -82,33 +84,27 @@ def _spellings(spec: ColumnSpec) -> dict[str, str]:
     return mapping
 
 
-def column_sql(spec: ColumnSpec, index: int, cell: str, contract: Contract, config: NormalizationConfig,
+def column_sql(spec: ColumnSpec, index: int, cell: str, present: str, config: NormalizationConfig,
                phone_lookup: str | None = None) -> ColumnSQL:
-    tokens = sorted({t.strip().lower() for t in contract.null_tokens} - {""})
-    collapsed = rules.collapse_spaces(cell)
-    column = ColumnSQL(spec, index, cell, collapsed)
-    present = column.collapsed
-    if tokens:  # lower() only for cells as short as the longest token (lower() never shortens)
-        is_token = f"length({present}) <= {max(map(len, tokens))} AND {sql_in(f'lower({present})', tokens)}"
-        present = f"CASE WHEN {is_token} THEN NULL ELSE {present} END"
+    """The column's stages over raw cell `cell` whose value (see present_value) is `present`."""
     # One select per rule: a rule may use its input more than once, and nesting the rules as
-    # text would evaluate the earlier ones again for every use. collapse_spaces has been done.
-    steps, previous = [], column.present
+    # text would evaluate the earlier ones again for every use. collapse_spaces is the reader's.
+    steps, previous = [], f"p{index}"
     for rule in spec.normalize:
         if rule != "collapse_spaces":
             steps.append(rules.apply_rules(previous, [rule], config))
-            previous = column.rule_step(len(steps) - 1)
-    normalized = previous
+            previous = f"r{index}_{len(steps) - 1}"
+    column = ColumnSQL(spec, index, cell, present, normalized_sql=previous, rule_steps=tuple(steps))
     value, digits, national = column.normalized, None, None
     if spec.type == "integer":
         typed = f"CASE WHEN regexp_full_match({value}, '[+-]?[0-9]{{1,18}}') THEN CAST({value} AS BIGINT) END"
     elif spec.type == "timestamp":
         typed = rules.timestamp(value, spec.formats)
     elif spec.type == "email":
-        lowered, valid = rules.email(value, collapsed=True)  # every column is collapsed first
+        lowered, valid = rules.email(value)
         typed = f"CASE WHEN {valid} THEN {lowered} END"
     elif spec.type == "phone":
-        digits = rules.phone_digits(value, collapsed=True)  # every column is collapsed first
+        digits = rules.phone_digits(value)
         national = rules.phone_national(column.digits, config.default_region)
         fast = rules.phone_e164(column.national, config.default_region)
         typed = f"coalesce({fast}, {phone_lookup}.e164)" if phone_lookup else fast
@@ -116,7 +112,7 @@ def column_sql(spec: ColumnSpec, index: int, cell: str, contract: Contract, conf
         typed = rules.canonical_value(value, _spellings(spec))
     else:
         typed = value
-    return ColumnSQL(spec, index, cell, collapsed, present, normalized, typed, digits, national, tuple(steps))
+    return ColumnSQL(spec, index, cell, present, previous, typed, digits, national, tuple(steps))
 
 
 def by_value(spec: ColumnSpec) -> bool:
@@ -126,14 +122,13 @@ def by_value(spec: ColumnSpec) -> bool:
     return bool(spec.allowed or spec.canonical) or rules.folds_case(spec.normalize)
 
 
-def value_key(spec: ColumnSpec, cell: str) -> str:
-    """The value a by-value column's chain runs on: the cell itself, or for case-folding rules an
-    ASCII cell trimmed and in lower case (every cell's spaces are collapsed first anyway), since
-    then every spelling of it gives the same result. Other cells keep their case: lower() is not
-    harmless for every script."""
+def value_key(spec: ColumnSpec, present: str) -> str:
+    """The value a by-value column's chain runs on: the present value itself, or for case-folding
+    rules an ASCII value in lower case, since then every spelling of it gives the same result.
+    Other values keep their case: lower() is not harmless for every script."""
     if not rules.folds_case(spec.normalize):
-        return cell
-    return f"CASE WHEN strlen({cell}) = length({cell}) THEN lower(trim({cell})) ELSE {cell} END"
+        return present
+    return f"CASE WHEN strlen({present}) = length({present}) THEN lower({present}) ELSE {present} END"
 
 
 def _stages(columns: list[ColumnSQL], source: str, lookups: dict[str, str] | None = None) -> str:
@@ -142,9 +137,8 @@ def _stages(columns: list[ColumnSQL], source: str, lookups: dict[str, str] | Non
     if not columns:
         return source
     lookups = lookups or {}
-    collapsed = ", ".join(f"{c.collapsed_sql} AS {c.collapsed}" for c in columns)
     present = ", ".join(f"{c.present_sql} AS {c.present}" for c in columns)
-    staged = f"(SELECT *, {present} FROM (SELECT *, {collapsed} FROM {source}))"
+    staged = f"(SELECT *, {present} FROM {source})"
     for k in range(max(len(c.rule_steps) for c in columns)):
         steps = ", ".join(f"{c.rule_steps[k]} AS {c.rule_step(k)}" for c in columns if k < len(c.rule_steps))
         staged = f"(SELECT *, {steps} FROM {staged})"
@@ -162,17 +156,17 @@ def _stages(columns: list[ColumnSQL], source: str, lookups: dict[str, str] | Non
 
 
 def _staged(columns: list[ColumnSQL], relation: str, keep: str, lookups: dict[str, str],
-            by_value_columns: dict[int, ColumnSQL]) -> str:
-    """Every column's stages over `relation`. Columns in `by_value_columns` (index -> the column
-    built over a cell named `cell`) are computed once per distinct cell and joined back."""
+            by_value_columns: dict[int, tuple[int, ColumnSQL]]) -> str:
+    """Every column's stages over `relation`. Columns in `by_value_columns` (index -> its file
+    position and the column built over a value named `cell`) are computed once per distinct
+    value and joined back."""
     base = f"(SELECT {keep} FROM {relation})"
     if by_value_columns:
         joins, picked = [], []
-        for index, column in by_value_columns.items():
-            cell = next(c.cell for c in columns if c.index == index)
-            distinct = f"(SELECT DISTINCT {value_key(column.spec, cell)} AS cell FROM {relation})"
-            joins.append(f"LEFT JOIN {_stages([column], distinct)} AS v{index} "
-                         f"ON v{index}.cell IS NOT DISTINCT FROM {value_key(column.spec, f'base.{cell}')}")
+        for index, (position, column) in by_value_columns.items():
+            distinct = f"(SELECT DISTINCT {value_key(column.spec, present_value(position))} AS cell FROM {relation})"
+            joins.append(f"LEFT JOIN {_stages([column], distinct)} AS v{index} ON v{index}.cell "
+                         f"IS NOT DISTINCT FROM {value_key(column.spec, present_value(position, 'base.'))}")
             picked += [f"v{index}.{ref}" for ref in (column.present, column.normalized, column.typed)]
         base = f"(SELECT base.*, {', '.join(picked)} FROM {base} AS base {' '.join(joins)})"
     inline = [c for c in columns if c.index not in by_value_columns]
@@ -220,17 +214,30 @@ def _checks(column: ColumnSQL) -> list[tuple[str, str]]:
 
 
 def _columns(contract: Contract, config: NormalizationConfig, match: HeaderMatch,
-             phone_lookups: dict[str, str]) -> tuple[list[ColumnSQL], dict[int, ColumnSQL]]:
-    """Each contract column over its cell, and the by-value ones again over a cell named `cell`."""
+             phone_lookups: dict[str, str]) -> tuple[list[ColumnSQL], dict[int, tuple[int, ColumnSQL]]]:
+    """Each contract column over its cell, and the by-value ones again over a value named `cell`."""
     columns, by_value_columns = [], {}
     for index, spec in enumerate(contract.columns):
         position = match.positions.get(spec.name)
-        cell = f"c{position}" if position is not None else "CAST(NULL AS VARCHAR)"
         lookup = f"lookup_{spec.name}" if spec.name in phone_lookups else None
-        columns.append(column_sql(spec, index, cell, contract, config, lookup))
-        if position is not None and by_value(spec):
-            by_value_columns[index] = column_sql(spec, index, "cell", contract, config)
+        if position is None:
+            missing = "CAST(NULL AS VARCHAR)"
+            columns.append(column_sql(spec, index, missing, missing, config, lookup))
+            continue
+        columns.append(column_sql(spec, index, f"c{position}", present_value(position), config, lookup))
+        if by_value(spec):
+            by_value_columns[index] = (position, column_sql(spec, index, "cell", "cell", config))
     return columns, by_value_columns
+
+
+def prepared_positions(match: HeaderMatch) -> list[int]:
+    """File columns the reader prepares (gives a present form): those holding a contract column."""
+    return sorted(set(match.positions.values()))
+
+
+def raw_cell_columns(match: HeaderMatch, width: int) -> list[str]:
+    """The raw cells `cN` and present forms `qN` classify_sql passes on (for quarantined rows)."""
+    return [*(f"c{j}" for j in range(width)), *(f"q{j}" for j in prepared_positions(match))]
 
 
 def phone_candidates_sql(contract: Contract, config: NormalizationConfig, match: HeaderMatch,
@@ -247,12 +254,14 @@ def classify_sql(contract: Contract, config: NormalizationConfig, match: HeaderM
     """SQL returning every row of `relation` with typed columns, raw cells and `_reasons`
     (`_raw_line` only where `_reasons` is not empty).
 
-    `relation` has `_source_line`, `_raw_line`, `_field_count` and cells `c0..c{width-1}`;
+    `relation` has `_source_line`, `_raw_line`, `_field_count`, cells `c0..c{width-1}` and the
+    present forms `qN` of the contract's cells (prepared_positions); both kinds are passed on.
     `phone_lookups` maps a phone column to a relation (digits, e164) from phone_candidates_sql.
     """
     columns, by_value_columns = _columns(contract, config, match, phone_lookups)
     cells = ", ".join(f"c{j}" for j in range(width))
-    keep = f"_source_line, _raw_line, {FIELD_COUNT}, {cells}"
+    carried = ", ".join(raw_cell_columns(match, width))
+    keep = f"_source_line, _raw_line, {FIELD_COUNT}, {carried}"
     field_count_reason = " ".join(
         f"WHEN {FIELD_COUNT} {op} {width} THEN [{{'code': '{code.value}', 'column': CAST(NULL AS VARCHAR), "
         f"'value': CAST(NULL AS VARCHAR), 'message': 'the line has ' || {FIELD_COUNT} || "
@@ -271,11 +280,11 @@ def classify_sql(contract: Contract, config: NormalizationConfig, match: HeaderM
 SELECT _source_line,
     CASE WHEN array_length({REASONS}) > 0
          THEN coalesce(_raw_line, concat_ws({sql_literal(delimiter)}, {cells})) END AS _raw_line,
-    {cells}, {names}, {REASONS}
+    {carried}, {names}, {REASONS}
 FROM (SELECT
     _source_line,
     _raw_line,
-    {cells},
+    {carried},
     {typed},
     CASE {field_count_reason}
     WHEN {any_problem} THEN list_filter([

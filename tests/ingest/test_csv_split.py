@@ -1,0 +1,84 @@
+"""The native record splitter on its own: cells against Python's csv module, present forms
+against a plain-Python reference of the whitespace rule and the null tokens."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from campuslake.ingest.csv_split import RecordSplitter
+
+# Every character str.isspace() accepts, and the BOM exports leave behind.
+SPACES = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006" \
+         "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+TOKENS = ["", "NA", "n/a", "null", "None", "-", "unknown"]
+FOLDED_TOKENS = {t.strip().lower() for t in TOKENS} - {""}
+
+
+def test_the_space_list_is_every_character_python_calls_a_space() -> None:
+    assert {c for c in map(chr, range(0x110000)) if c.isspace()} | {"\ufeff"} == set(SPACES)
+
+
+def reference_present(value: str) -> str | None:
+    """What the reader's present form means, in plain Python: None = the cell as it is,
+    '' = no value (nothing but spaces, or a null token), else the collapsed text."""
+    collapsed = " ".join("".join(" " if ch.isspace() or ch == "\ufeff" else ch for ch in value).split())
+    if value == "":
+        return None
+    if collapsed == "" or collapsed.lower() in FOLDED_TOKENS:
+        return ""
+    return None if collapsed == value else collapsed
+
+
+def split_values(values: list[str], tokens: list[str] = TOKENS) -> tuple[list[object], list[object]]:
+    """Write `values` as the second column of a CSV (csv.writer quotes what needs it), split it,
+    and return (cells, present forms) of that column."""
+    text, starts = "", []
+    for i, value in enumerate(values):
+        out = io.StringIO(newline="")
+        csv.writer(out, lineterminator="\r\n").writerow([i, value])  # quotes any \r or \n
+        starts.append(1 + text.count("\n"))
+        text += out.getvalue()
+    result = RecordSplitter(",", 2, prepare=[1], null_tokens=tokens).split(text.encode(), final=True)
+    assert result.lines.to_pylist() == starts
+    return result.cells[1].to_pylist(), result.present[1].to_pylist()
+
+
+piece = st.one_of(st.sampled_from(SPACES), st.sampled_from("aBñÑ0-.,'\"/\u212a"), st.sampled_from(TOKENS[1:]),
+                  st.characters(exclude_categories=("Cs",), exclude_characters="\x00"))
+messy = st.lists(piece, max_size=8).map("".join)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(messy, min_size=1, max_size=40))
+@example([" \u00a0 ", "", "\x0b Ana \u2003", "\u2028x\u2029", "a\u3000\u3000b\ufeff", "\ufeff", "a\x1cb",
+          " N/A ", "NULL", "na\u00a0", "-", "UN\u212aNOWN", "Ana  Cruz", "a\r\nb", '"q"'])
+def test_present_form_is_the_collapsed_cell_or_no_value_for_tokens(values: list[str]) -> None:
+    cells, present = split_values(values)
+    assert cells == values  # the cell itself is untouched
+    assert present == [reference_present(v) for v in values]
+    for value in present:
+        if value:
+            assert value == value.strip() and "  " not in value
+            assert split_values([value])[1] == [None]  # collapsing again changes nothing
+
+
+def test_non_ascii_null_tokens_are_matched_in_lower_case() -> None:
+    cells, present = split_values(["NINGÚN", " ningún ", "ningun", "Ningún dato"], tokens=["ningún"])
+    assert present == ["", "", None, None]
+
+
+@pytest.mark.parametrize("final", [False, True])
+def test_an_unfinished_record_is_left_for_the_next_buffer(final: bool) -> None:
+    splitter = RecordSplitter(",", 2, line=10)
+    result = splitter.split(b'1,a\n2,"b\nc', final=final)
+    if final:
+        assert result.consumed == 10 and result.cells[1].to_pylist() == ["a", "b\nc"]
+        assert result.lines.to_pylist() == [10, 11]
+    else:
+        assert result.consumed == 4 and result.cells[1].to_pylist() == ["a"]
+        assert splitter.line == 11  # the next buffer starts on the unfinished record's line

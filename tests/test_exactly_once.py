@@ -159,7 +159,7 @@ def test_a_failing_run_stops_parsing_the_files_after_it(v2_exports, tmp_path, mo
             assert failed.wait(60)
         return real_parse(self, batch)
 
-    def finish(self, parsed_batch):
+    def finish(self, parsed_batch, engine=None):
         failed.set()
         raise RuntimeError("the engine failed")
 

@@ -10,9 +10,10 @@ def test_all_is_sorted_and_every_name_exists():
 
 
 def test_nothing_public_is_missing_from_all():
-    public = {name for name in vars(campuslake) if not name.startswith("_")}
+    public = {name for name in dir(campuslake) if not name.startswith("_")}
     modules = {name for name in public if type(getattr(campuslake, name)).__name__ == "module"}
     assert public - modules == set(campuslake.__all__)
+    assert campuslake._MODULES.keys() == set(campuslake.__all__)
 
 
 def test_the_library_runs_without_the_cli(tmp_path):

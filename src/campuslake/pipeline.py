@@ -10,9 +10,10 @@ duplicates nothing.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -145,6 +146,9 @@ class BatchProcessor:
         self.engine = engine
         self.curated = CuratedTables(lake.storage)
         self.held = HeldBytes(PARSED_HELD_BYTES if engine.scans_arrow_in_place else 0)
+        self._shared = threading.Lock()
+        """batches loaded side by side take turns at what they share: Delta commits, the catalog,
+        this run's rows (folded on the run's engine)"""
         # this run's curated files not yet folded into engine table run_rows (see _collect_run_rows)
         self._run_files: list[str] = []
         self._run_file_rows = 0
@@ -176,38 +180,41 @@ class BatchProcessor:
             return ParsedBatch(batch, source, rejected=rejected)
         return parsed
 
-    def finish(self, parsed: ParsedBatch) -> BatchOutcome:
-        """Validate, normalize, deduplicate and load a parsed batch (the engine's part)."""
+    def finish(self, parsed: ParsedBatch, engine: Engine | None = None) -> BatchOutcome:
+        """Validate, normalize, deduplicate and load a parsed batch (the engine's part), on
+        `engine` (default: the run's engine; batches may be loaded side by side, each on its own)."""
         if parsed.rejected is not None:
-            return self._reject(parsed.batch, parsed.source, parsed.rejected)
+            with self._shared:
+                return self._reject(parsed.batch, parsed.source, parsed.rejected)
+        engine = engine or self.engine
         batch, fmt, match = parsed.batch, parsed.fmt, parsed.match
         assert fmt is not None and match is not None
         if parsed.rows is not None:
-            self.engine.register("raw_batch_file", parsed.rows)
+            engine.register("raw_batch_file", parsed.rows)
         else:
-            self.engine.register_parquet("raw_batch_file", self.lake.storage, [parsed.raw_file])
+            engine.register_parquet("raw_batch_file", self.lake.storage, [parsed.raw_file])
         try:
-            return self._finish(parsed, batch, fmt, match)
+            return self._finish(parsed, engine, batch, fmt, match)
         finally:
             if parsed.rows is not None:
-                self.engine.unregister("raw_batch_file")
+                engine.unregister("raw_batch_file")
             self._release(parsed)
 
-    def _finish(self, parsed: ParsedBatch, batch: dict[str, Any], fmt: SourceFormat,
+    def _finish(self, parsed: ParsedBatch, engine: Engine, batch: dict[str, Any], fmt: SourceFormat,
                 match: HeaderMatch) -> BatchOutcome:
         cells = [f"{sql_identifier(h)} AS c{j}" for j, h in enumerate(fmt.header)]
         cells += [f"{sql_identifier(present_column(fmt.header[j]))} AS q{j}" for j in prepared_positions(match)]
-        self.engine.execute(f"CREATE OR REPLACE TEMP VIEW raw_batch AS SELECT _source_line, _raw_line, "
-                            f"_field_count, {', '.join(cells)} FROM raw_batch_file")
+        engine.execute(f"CREATE OR REPLACE TEMP VIEW raw_batch AS SELECT _source_line, _raw_line, "
+                       f"_field_count, {', '.join(cells)} FROM raw_batch_file")
         # A fixed quarantine export carries our reason columns: expected, so not worth a warning.
         extra = [h for h in match.extra if normalize_header(h) not in EXPORT_COLUMNS]
         warnings = [f"extra columns kept in raw only: {', '.join(extra)}"] if extra else []
         outcome = BatchOutcome(batch["batch_id"], batch["file_name"], "loaded", rows_in=parsed.rows_in,
                                warnings=warnings)
-        self._classify(batch, fmt, match)
-        self._load(batch, fmt, outcome)
+        self._classify(engine, fmt, match)
+        self._load(engine, batch, fmt, outcome)
         outcome.source = dict(encoding=fmt.encoding, delimiter=fmt.delimiter, extra_columns=match.extra,
-                              blank_lines=fmt.blank_lines, replay_of=self._replay_of(fmt))
+                              blank_lines=fmt.blank_lines, replay_of=self._replay_of(engine, fmt))
         return outcome
 
     # --- stages -----------------------------------------------------------------------------
@@ -264,14 +271,14 @@ class BatchProcessor:
         self.held.give_back(parsed.held)
         parsed.held = 0
 
-    def _classify(self, batch: dict[str, Any], fmt: SourceFormat, match: HeaderMatch) -> None:
+    def _classify(self, engine: Engine, fmt: SourceFormat, match: HeaderMatch) -> None:
         config = self.lake.settings.normalization
         columns = [c.name for c in self.contract.columns]
         raw = raw_cell_columns(match, len(fmt.header))
 
         def build(lookups: dict[str, str]) -> None:
             sql = classify_sql(self.contract, config, match, len(fmt.header), fmt.delimiter, "raw_batch", lookups)
-            self.engine.execute(f"CREATE OR REPLACE TABLE batch_rows AS {batch_status_sql(f'({sql})', columns, raw)}")
+            engine.execute(f"CREATE OR REPLACE TABLE batch_rows AS {batch_status_sql(f'({sql})', columns, raw)}")
 
         build({})
         # Phones SQL could not decide were quarantined as bad_phone; libphonenumber gets the last
@@ -283,21 +290,21 @@ class BatchProcessor:
                 continue
             failed = (f"(SELECT * FROM batch_rows WHERE list_contains(list_transform(_reasons, lambda r: "
                       f"r.code || '/' || r.column), {sql_literal(f'{RowReason.BAD_PHONE.value}/{spec.name}')}))")
-            digits = self.engine.arrow(
+            digits = engine.arrow(
                 phone_candidates_sql(self.contract, config, match, spec.name, failed)).column("digits").to_pylist()
             resolved = [phone_e164_python(d, config.default_region) for d in digits]
             if any(resolved):
                 name = f"phone_lookup_{spec.name}"
-                self.engine.register(name, pa.table({"digits": pa.array(digits, pa.string()),
+                engine.register(name, pa.table({"digits": pa.array(digits, pa.string()),
                                                      "e164": pa.array(resolved, pa.string())}))
                 lookups[spec.name] = name
         if lookups:
             build(lookups)
-        self.engine.execute(f"UPDATE batch_rows SET _status = 'duplicate' "
+        engine.execute(f"UPDATE batch_rows SET _status = 'duplicate' "
                             f"WHERE _source_line IN ({duplicate_lines_sql('batch_rows', columns)})")
 
-    def _load(self, batch: dict[str, Any], fmt: SourceFormat, outcome: BatchOutcome) -> None:
-        counts = {r["_status"]: r["n"] for r in self.engine.rows(
+    def _load(self, engine: Engine, batch: dict[str, Any], fmt: SourceFormat, outcome: BatchOutcome) -> None:
+        counts = {r["_status"]: r["n"] for r in engine.rows(
             "SELECT _status, count(*) AS n FROM batch_rows GROUP BY _status")}
         outcome.rows_valid = counts.get("valid", 0)
         outcome.rows_quarantined = counts.get("quarantined", 0)
@@ -306,28 +313,30 @@ class BatchProcessor:
                    f"_source_file, _source_line, TIMESTAMPTZ {sql_literal(batch['landed_at'].isoformat())} "
                    f"AS _ingested_at")
         if outcome.rows_quarantined:
-            reason_counts = {r["code"]: r["n"] for r in self.engine.rows(
+            reason_counts = {r["code"]: r["n"] for r in engine.rows(
                 "SELECT reason.code AS code, count(*) AS n FROM (SELECT unnest(_reasons) AS reason "
                 "FROM batch_rows WHERE _status = 'quarantined') GROUP BY 1")}
             cells = ", ".join(f"c{j} AS {sql_identifier(h)}" for j, h in enumerate(fmt.header))
-            quarantined = self.engine.reader(f"""
+            quarantined = engine.reader(f"""
                 SELECT {lineage}, _raw_line, {cells}, _reasons,
                     array_to_string(list_transform(_reasons, lambda x: x.code), ';') AS _reason_codes,
                     array_to_string(list_transform(_reasons, lambda x: x.message), '; ') AS _reason
                 FROM batch_rows WHERE _status = 'quarantined' ORDER BY _source_line""")
-            write_quarantine_rows(self.lake, self.dataset, batch["batch_id"], quarantined, fmt.header,
-                                  reason_counts)
+            with self._shared:  # the catalog's quarantine index
+                write_quarantine_rows(self.lake, self.dataset, batch["batch_id"], quarantined, fmt.header,
+                                      reason_counts)
         columns = ", ".join(sql_identifier(c.name) for c in self.contract.columns)
         valid = f"SELECT {columns}, {lineage} FROM batch_rows WHERE _status = 'valid'"
         # The engine writes the file (in parallel where it can); one Delta commit adds it and
         # removes the batch's rows of any earlier attempt, so a batch run twice is there once.
         data_file = self.curated.new_data_file(self.dataset)
-        self.engine.write_parquet(valid, self.lake.storage, data_file)
-        self.curated.commit_files(self.dataset, [data_file], replace_batch=batch["batch_id"],
-                                  metadata={"campuslake.batch_id": batch["batch_id"]})
-        self.engine.execute("DROP TABLE batch_rows")
-        if outcome.rows_valid:
-            self._collect_run_rows(data_file, outcome.rows_valid)
+        engine.write_parquet(valid, self.lake.storage, data_file)
+        engine.execute("DROP TABLE batch_rows")
+        with self._shared:  # one commit at a time to the table, then the run's rows
+            self.curated.commit_files(self.dataset, [data_file], replace_batch=batch["batch_id"],
+                                      metadata={"campuslake.batch_id": batch["batch_id"]})
+            if outcome.rows_valid:
+                self._collect_run_rows(data_file, outcome.rows_valid)
 
     def _collect_run_rows(self, data_file: str, rows: int) -> None:
         """Remember this run's curated files; whenever more than REDUCE_EVERY_ROWS rows have piled
@@ -349,11 +358,11 @@ class BatchProcessor:
             parts.append("SELECT * FROM run_files")
         return " UNION ALL BY NAME ".join(parts) or None
 
-    def _replay_of(self, fmt: SourceFormat) -> str | None:
+    def _replay_of(self, engine: Engine, fmt: SourceFormat) -> str | None:
         """A fixed quarantine export names the batch it came from in its origin column."""
         if EXPORT_ORIGIN not in fmt.header:
             return None
-        origin = self.engine.scalar(f"SELECT {sql_identifier(EXPORT_ORIGIN)} FROM raw_batch_file "
+        origin = engine.scalar(f"SELECT {sql_identifier(EXPORT_ORIGIN)} FROM raw_batch_file "
                                     f"WHERE {sql_identifier(EXPORT_ORIGIN)} IS NOT NULL LIMIT 1")
         return str(origin).split(":", 1)[0] if origin else None
 
@@ -422,27 +431,7 @@ def run_pending(lake: Lake, dataset: str = "alumni", *, engine: Engine | None = 
         outcomes: list[BatchOutcome] = []
         try:
             processor = BatchProcessor(lake, dataset, engine)
-            # Every file is queued for parsing at once, on a thread (Arrow and numpy, mostly outside
-            # the GIL), while the engine validates and loads them in turn. Parsing writes the raw
-            # zone, so a parsed file waiting costs no memory; a parse thread that always has work
-            # uses the core the engine leaves idle between its statements, where one file ahead left
-            # it idle (docs/decisions.md). Each file is archived there too, rather than all at the
-            # end by the main thread; settle_landing then finds the archive written.
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="campuslake-parse") as worker:
-                parsing = [worker.submit(processor.parse, batch) for batch in pending]
-                archiving = []
-                try:
-                    for done, (batch, parsed) in enumerate(zip(pending, parsing, strict=True)):
-                        if progress:
-                            progress(f"{batch['file_name']}", done, len(pending))
-                        archiving.append(worker.submit(archive_landed_file, lake.storage, dataset,
-                                                       batch["sha256"]))
-                        outcomes.append(processor.finish(parsed.result()))
-                    for archived in archiving:
-                        archived.result()  # a failure to archive fails the run, as it did in settle_landing
-                except BaseException:
-                    worker.shutdown(cancel_futures=True)  # a failed run parses no more files
-                    raise
+            outcomes = _load_batches(processor, lake, dataset, pending, progress)
             if progress:
                 progress("updating current rows", len(pending), len(pending))
             processor.refresh_current([o.batch_id for o in outcomes if o.status == "loaded"])
@@ -459,6 +448,66 @@ def run_pending(lake: Lake, dataset: str = "alumni", *, engine: Engine | None = 
                 engine.close()
         settle_landing(lake, dataset)
     return RunResult(run_id, dataset, outcomes)
+
+
+def _load_batches(processor: BatchProcessor, lake: Lake, dataset: str, pending: list[dict[str, Any]],
+                  progress: ProgressCallback | None) -> list[BatchOutcome]:
+    """Parse every pending batch on one thread and load them on the engine's batch engines, side
+    by side; outcomes in the order of `pending`."""
+    loaders = processor.engine.batch_engines(len(pending))
+    free: queue.SimpleQueue[Engine] = queue.SimpleQueue()
+    for loader in loaders:
+        free.put(loader)
+    done = 0
+    lock = threading.Lock()
+
+    def load(parsing: Future[ParsedBatch], name: str) -> BatchOutcome:
+        nonlocal done
+        try:
+            parsed = parsing.result()
+            engine = free.get()
+            try:
+                outcome = processor.finish(parsed, engine)
+            finally:
+                free.put(engine)
+        except BaseException:
+            for queued in [*parses, *loads]:  # at once: a failed run parses and loads no more files
+                queued.cancel()
+            raise
+        with lock:
+            done += 1
+            if progress:
+                progress(name, done, len(pending))
+        return outcome
+
+    # Every file is queued for parsing at once, on a thread (the C splitter and Arrow, outside
+    # the GIL), while the engines validate and load them. Parsing writes the raw zone, and the
+    # rows it keeps in memory for the engine stay within a budget, so a parsed file waiting costs
+    # little; a parse thread that always has work uses the core the engines leave idle between
+    # statements (docs/decisions.md). Each file is archived there too, after the parses, rather
+    # than all at the end by the main thread; settle_landing then finds the archive written.
+    parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="campuslake-parse")
+    loading = ThreadPoolExecutor(max_workers=len(loaders), thread_name_prefix="campuslake-load")
+    parses: list[Future[ParsedBatch]] = []
+    loads: list[Future[BatchOutcome]] = []
+    try:
+        parses += [parser.submit(processor.parse, batch) for batch in pending]
+        archiving = [parser.submit(archive_landed_file, lake.storage, dataset, batch["sha256"]) for batch in pending]
+        loads += [loading.submit(load, parsed, batch["file_name"]) for parsed, batch in zip(parses, pending, strict=True)]
+        outcomes = [future.result() for future in loads]
+        for archived in archiving:
+            archived.result()  # a failure to archive fails the run, as it did in settle_landing
+        return outcomes
+    except BaseException:
+        for pool in (loading, parser):
+            pool.shutdown(cancel_futures=True)
+        raise
+    finally:
+        loading.shutdown()
+        parser.shutdown()
+        for loader in loaders:
+            if loader is not processor.engine:
+                loader.close()
 
 
 def _ledger_update(outcome: BatchOutcome, run_id: str, finished: Any) -> dict[str, Any]:

@@ -18,3 +18,28 @@ def test_a_long_statement_prints_no_progress_bar_on_stdout(capfd: pytest.Capture
         engine.close()
     assert rows == [{"n": 1000003}]
     assert capfd.readouterr().out == ""
+
+
+def _setting(engine: object, name: str) -> str:
+    return str(engine.scalar(f"SELECT current_setting('{name}')"))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("batches, engines, threads", [(10, 4, 1), (2, 2, 2), (3, 3, 1), (1, 1, 4)])
+def test_batch_engines_share_the_cores_and_the_memory(batches: int, engines: int, threads: int) -> None:
+    engine = get_engine("duckdb", threads=4, memory_limit="800MiB")
+    loaders = engine.batch_engines(batches)
+    try:
+        assert len(loaders) == engines
+        assert [_setting(e, "threads") for e in loaders] == [str(threads if engines > 1 else 4)] * engines
+        if engines == 1:
+            assert loaders == [engine]  # the engine itself: nothing to split
+        else:
+            shares = [float(_setting(e, "memory_limit").removesuffix(" MiB")) for e in loaders]
+            assert 799 <= sum(shares) <= 800 and max(shares) - min(shares) < 0.1
+            # each its own database: a table of one is not seen by another
+            loaders[0].execute("CREATE TABLE batch_rows AS SELECT 1 AS x")
+            loaders[1].execute("CREATE TABLE batch_rows AS SELECT 2 AS x")
+            assert [e.scalar("SELECT x FROM batch_rows") for e in loaders[:2]] == [1, 2]
+    finally:
+        for loader in {*loaders, engine}:
+            loader.close()

@@ -58,6 +58,12 @@ class Engine(ABC):
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release the backend's resources."""
 
+    def batch_engines(self, batches: int) -> list[Engine]:
+        """Engines to load up to `batches` batches side by side, sharing this engine's cores and
+        memory (the caller closes those that are not this one). By default this engine alone: a
+        backend that spreads each statement over a cluster gains nothing from more."""
+        return [self]
+
     # --- the fixed flow ---------------------------------------------------------------
     @contextmanager
     def _statement(self, sql: str) -> Iterator[None]:

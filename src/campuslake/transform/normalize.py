@@ -86,6 +86,8 @@ RULES: dict[str, Callable[[str, NormalizationConfig], str]] = {
 
 
 CASE_FOLDING_RULES = frozenset({"title_case", "lower", "upper"})
+EMPTYING_RULES = frozenset({"strip_honorifics", "strip_suffixes"})
+"""rules that may leave nothing of a value (a name that is only titles): the others never do"""
 
 
 def folds_case(rules: list[str]) -> bool:

@@ -95,14 +95,14 @@ def ingest(
     as_json: JsonFlag = False,
 ) -> None:
     """Land files in the lake by content: the same bytes twice is one batch."""
-    from campuslake.ingest.landing import land_file
+    from campuslake.ingest.landing import land_files
 
     with _lake() as lake, _progress() as progress:
         lake.settings.dataset(dataset)
         task = progress.add_task("landing", total=len(files))
         landed = []
-        for path in files:
-            landed.append(land_file(lake, dataset, path).as_dict())
+        for result in land_files(lake, dataset, files):
+            landed.append(result.as_dict())
             progress.advance(task)
     if as_json:
         _print_json(landed)

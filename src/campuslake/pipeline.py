@@ -9,10 +9,11 @@ duplicates nothing.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -49,8 +50,11 @@ batch of 100,000 rows in one group ran on one core (1.75 s against 0.92 s in gro
 Groups of 32,768 still left a core idle for most of a 100,000-row batch's last round (3 full
 groups and a sliver): the classify statement took 0.41-0.45 s on 2 threads, 0.37 s in groups
 of this size."""
-RAW_PARQUET: dict[str, Any] = {"compression": "zstd", "use_dictionary": False}
-"""raw cells are mostly distinct: dictionaries cost write time (~25%) and saved no space"""
+_RAW_LINEAGE = ["_batch_id", "_source_file", "_ingested_at"]
+RAW_PARQUET: dict[str, Any] = {"compression": "zstd", "use_dictionary": _RAW_LINEAGE,
+                               "write_statistics": ["_source_line", *_RAW_LINEAGE]}
+"""raw cells are mostly distinct: dictionaries cost write time (~25%) and saved no space, and
+their statistics (~12% of the write) serve no reader; the lineage columns are constant"""
 PARSED_HELD_BYTES = 256 << 20
 """parsed rows kept in memory for an engine that scans Arrow in place, across the files parsed
 ahead: the engine then skips reading them back from the raw zone (docs/decisions.md)"""
@@ -134,6 +138,9 @@ class ParsedBatch:
     rows: pa.Table | None = None
     """the raw file's rows, when they were kept in memory for the engine (`held` bytes of the budget)"""
     held: int = 0
+    unwritten: pa.Table | None = None
+    """rows kept in memory that write_raw has still to put in the raw zone"""
+    schema: pa.Schema | None = None
 
 
 class BatchProcessor:
@@ -175,7 +182,7 @@ class BatchProcessor:
                                    f"columns mean the same contract column twice: {', '.join(match.ambiguous)}",
                                    line=fmt.header_line)
             parsed = ParsedBatch(batch, source, fmt, match)
-            self._write_raw(parsed, rows)
+            self._read_rows(parsed, iter(rows))
         except FileRejected as rejected:
             return ParsedBatch(batch, source, rejected=rejected)
         return parsed
@@ -218,52 +225,61 @@ class BatchProcessor:
         return outcome
 
     # --- stages -----------------------------------------------------------------------------
-    def _write_raw(self, parsed: ParsedBatch, rows: Iterator[pa.RecordBatch]) -> None:
-        """Stream the parsed rows to raw/ (cells as strings, the line, the field count and the
-        batch's lineage). While the budget has room they are also kept in `parsed.rows`, so an
-        engine that scans Arrow in place takes them from memory instead of from the file."""
+    def _read_rows(self, parsed: ParsedBatch, rows: Iterator[pa.RecordBatch]) -> None:
+        """Take the parsed rows (cells as strings, the line, the field count and the batch's
+        lineage) into memory while the budget has room: an engine that scans Arrow in place starts
+        on them at once, and write_raw puts them in the raw zone after. A file the budget cannot
+        hold is streamed to the raw zone here, and the engine reads it from there."""
         batch, fmt, match = parsed.batch, parsed.fmt, parsed.match
         assert fmt is not None and match is not None
-        prepared = prepared_positions(match)
-        directory = raw_dir(self.dataset, batch["batch_id"])
-        self.lake.storage.delete(directory)
-        parsed.raw_file = path = f"{directory}/part-0.parquet"
-        kept: list[pa.RecordBatch] | None = []  # None once the budget has no room for the batch
-        writer = None
+        parsed.raw_file = f"{raw_dir(self.dataset, batch['batch_id'])}/part-0.parquet"
         lineage = {"_batch_id": pa.scalar(batch["batch_id"]), "_source_file": pa.scalar(batch["file_name"]),
                    "_ingested_at": pa.scalar(batch["landed_at"], pa.timestamp("us", tz="UTC"))}
+        prepared = [present_column(fmt.header[j]) for j in prepared_positions(match)]
+        parsed.schema = pa.schema([("_source_line", pa.int64()), ("_raw_line", pa.string()),
+                                   ("_field_count", pa.int32()), *[(h, pa.string()) for h in fmt.header],
+                                   *[(name, pa.string()) for name in prepared],
+                                   *[(name, value.type) for name, value in lineage.items()]])
+
+        def with_lineage(record_batch: pa.RecordBatch) -> pa.RecordBatch:
+            parsed.rows_in += record_batch.num_rows
+            arrays = [*record_batch.columns, *(pc.fill_null(pa.nulls(record_batch.num_rows, value.type), value)
+                                               for value in lineage.values())]
+            return pa.RecordBatch.from_arrays(arrays, schema=parsed.schema)
+
+        kept: list[pa.RecordBatch] = []
         try:
-            with self.lake.storage.open_output(path) as out:
-                for record_batch in rows:
-                    record_batch = record_batch.rename_columns(
-                        ["_source_line", "_raw_line", "_field_count", *fmt.header,
-                         *(present_column(fmt.header[j]) for j in prepared)])
-                    for name, value in lineage.items():  # constant per file: Parquet stores them in a few bytes
-                        record_batch = record_batch.append_column(
-                            name, pc.fill_null(pa.nulls(record_batch.num_rows, value.type), value))
-                    if writer is None:
-                        writer = pq.ParquetWriter(out, record_batch.schema, **RAW_PARQUET)
-                    writer.write_batch(record_batch, row_group_size=RAW_ROW_GROUP_ROWS)
-                    parsed.rows_in += record_batch.num_rows
-                    if kept is not None and self.held.take(record_batch.nbytes):
-                        kept.append(record_batch)
-                        parsed.held += record_batch.nbytes
-                    elif kept is not None:  # no room: the engine reads this batch from the raw zone
-                        kept = None
-                        self._release(parsed)
-                if writer is None:  # a header and no rows: still an (empty) batch
-                    schema = pa.schema([("_source_line", pa.int64()), ("_raw_line", pa.string()),
-                                        ("_field_count", pa.int32()), *[(h, pa.string()) for h in fmt.header],
-                                        *[(present_column(fmt.header[j]), pa.string()) for j in prepared],
-                                        *[(name, value.type) for name, value in lineage.items()]])
-                    writer = pq.ParquetWriter(out, schema, **RAW_PARQUET)
-                writer.close()
+            for record_batch in map(with_lineage, rows):
+                if self.held.take(record_batch.nbytes):
+                    kept.append(record_batch)
+                    parsed.held += record_batch.nbytes
+                    continue
+                # no room: this file goes to the raw zone now, and the engine reads it from there
+                self._write_file(parsed, itertools.chain(kept, [record_batch], map(with_lineage, rows)))
+                self._release(parsed)
+                return
         except BaseException:
             self._release(parsed)
             raise
-        if kept is not None:  # in slices as small as the raw row groups, for the same parallel scan
-            table = pa.Table.from_batches(kept, writer.schema)
-            parsed.rows = pa.Table.from_batches(table.to_batches(max_chunksize=RAW_ROW_GROUP_ROWS), writer.schema)
+        # in slices as small as the raw row groups, for the same parallel scan
+        table = pa.Table.from_batches(kept, parsed.schema)
+        parsed.rows = parsed.unwritten = pa.Table.from_batches(
+            table.to_batches(max_chunksize=RAW_ROW_GROUP_ROWS), parsed.schema)
+
+    def write_raw(self, parsed: ParsedBatch) -> None:
+        """Write rows parse kept in memory to the raw zone (the engine may be loading them already)."""
+        if parsed.unwritten is not None:
+            self._write_file(parsed, parsed.unwritten.to_batches())
+            parsed.unwritten = None
+
+    def _write_file(self, parsed: ParsedBatch, batches: Iterable[pa.RecordBatch]) -> None:
+        directory = raw_dir(self.dataset, parsed.batch["batch_id"])
+        self.lake.storage.delete(directory)
+        assert parsed.schema is not None
+        with self.lake.storage.open_output(parsed.raw_file) as out, \
+                pq.ParquetWriter(out, parsed.schema, **RAW_PARQUET) as writer:
+            for record_batch in batches:  # a header and no rows: still an (empty) batch
+                writer.write_batch(record_batch, row_group_size=RAW_ROW_GROUP_ROWS)
 
     def _release(self, parsed: ParsedBatch) -> None:
         """Give the batch's room in memory back (its rows are read from the raw zone from now on)."""
@@ -480,23 +496,31 @@ def _load_batches(processor: BatchProcessor, lake: Lake, dataset: str, pending: 
                 progress(name, done, len(pending))
         return outcome
 
-    # Every file is queued for parsing at once, on a thread (the C splitter and Arrow, outside
-    # the GIL), while the engines validate and load them. Parsing writes the raw zone, and the
-    # rows it keeps in memory for the engine stay within a budget, so a parsed file waiting costs
-    # little; a parse thread that always has work uses the core the engines leave idle between
-    # statements (docs/decisions.md). Each file is archived there too, after the parses, rather
-    # than all at the end by the main thread; settle_landing then finds the archive written.
+    # Every file is queued at once on one thread (the C splitter and Arrow, mostly outside the
+    # GIL) while the engines validate and load them: its parse, and its raw zone (below). Rows
+    # kept in memory for the engines stay within a budget, so a parsed file waiting costs little,
+    # and a thread that always has work uses the core the engines leave idle between statements
+    # (docs/decisions.md). Each file is archived there too, after the rest, rather than all at the
+    # end by the main thread; settle_landing then finds the archive written.
     parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="campuslake-parse")
     loading = ThreadPoolExecutor(max_workers=len(loaders), thread_name_prefix="campuslake-load")
     parses: list[Future[ParsedBatch]] = []
     loads: list[Future[BatchOutcome]] = []
     try:
-        parses += [parser.submit(processor.parse, batch) for batch in pending]
-        archiving = [parser.submit(archive_landed_file, lake.storage, dataset, batch["sha256"]) for batch in pending]
+        # The parse thread keeps as many files parsed ahead as there are engines, writing each
+        # file's raw zone after the next parse, so no engine waits on a write (~0.15 s a file).
+        writes = []
+        for i, batch in enumerate(pending):
+            parses.append(parser.submit(processor.parse, batch))
+            if i >= len(loaders):
+                writes.append(parser.submit(lambda f=parses[i - len(loaders)]: processor.write_raw(f.result())))
+        writes += [parser.submit(lambda f=f: processor.write_raw(f.result())) for f in parses[len(writes):]]
+        archiving = [*writes, *(parser.submit(archive_landed_file, lake.storage, dataset, batch["sha256"])
+                                for batch in pending)]
         loads += [loading.submit(load, parsed, batch["file_name"]) for parsed, batch in zip(parses, pending, strict=True)]
         outcomes = [future.result() for future in loads]
-        for archived in archiving:
-            archived.result()  # a failure to archive fails the run, as it did in settle_landing
+        for written in archiving:
+            written.result()  # a failure to write the raw zone or archive fails the run
         return outcomes
     except BaseException:
         for pool in (loading, parser):

@@ -58,6 +58,11 @@ their statistics (~12% of the write) serve no reader; the lineage columns are co
 PARSED_HELD_BYTES = 256 << 20
 """parsed rows kept in memory for an engine that scans Arrow in place, across the files parsed
 ahead: the engine then skips reading them back from the raw zone (docs/decisions.md)"""
+SMALL_FILE_BYTES = 32 << 20
+"""landed files up to this size (~220,000 rows of the alumni export) are small: their rows are
+kept in memory for the engine and they are loaded side by side, one single-threaded engine each.
+Larger ones stream through the raw zone and are loaded one at a time on all the engine's threads,
+which a batch of that size keeps busy; side by side they only cost memory (docs/decisions.md)."""
 ProgressCallback = Callable[[str, int, int], None]
 """progress(description, completed, total): called as batches move through the run"""
 
@@ -153,6 +158,7 @@ class BatchProcessor:
         self.engine = engine
         self.curated = CuratedTables(lake.storage)
         self.held = HeldBytes(PARSED_HELD_BYTES if engine.scans_arrow_in_place else 0)
+        self._holds = threading.Lock()  # the engine and the raw writer let go of a batch's rows apart
         self._shared = threading.Lock()
         """batches loaded side by side take turns at what they share: Delta commits, the catalog,
         this run's rows (folded on the run's engine)"""
@@ -162,8 +168,9 @@ class BatchProcessor:
         self._has_run_rows = False
 
     def parse(self, batch: dict[str, Any]) -> ParsedBatch:
-        """Read the landed file into the raw zone. Touches neither the engine nor the catalog, so
-        the next batch can be parsed while the engine works on this one."""
+        """Read the landed file: its rows are kept in memory for the engine (write_raw puts them
+        in the raw zone afterwards) or, when the budget has no room, streamed to the raw zone.
+        Touches neither the engines nor the catalog, so files are parsed while engines load others."""
         source = landing_path(self.dataset, batch["sha256"])
         if not self.lake.storage.exists(source):  # re-processing a settled batch: read the archive
             source = archive_path(self.dataset, batch["sha256"])
@@ -205,7 +212,7 @@ class BatchProcessor:
         finally:
             if parsed.rows is not None:
                 engine.unregister("raw_batch_file")
-            self._release(parsed)
+            self._let_go(parsed, rows=True)
 
     def _finish(self, parsed: ParsedBatch, engine: Engine, batch: dict[str, Any], fmt: SourceFormat,
                 match: HeaderMatch) -> BatchOutcome:
@@ -248,18 +255,21 @@ class BatchProcessor:
             return pa.RecordBatch.from_arrays(arrays, schema=parsed.schema)
 
         kept: list[pa.RecordBatch] = []
+        small = batch["size_bytes"] <= SMALL_FILE_BYTES
         try:
             for record_batch in map(with_lineage, rows):
-                if self.held.take(record_batch.nbytes):
+                if small and self.held.take(record_batch.nbytes):
                     kept.append(record_batch)
                     parsed.held += record_batch.nbytes
                     continue
                 # no room: this file goes to the raw zone now, and the engine reads it from there
                 self._write_file(parsed, itertools.chain(kept, [record_batch], map(with_lineage, rows)))
-                self._release(parsed)
+                kept.clear()
+                self._let_go(parsed)
                 return
         except BaseException:
-            self._release(parsed)
+            kept.clear()
+            self._let_go(parsed)
             raise
         # in slices as small as the raw row groups, for the same parallel scan
         table = pa.Table.from_batches(kept, parsed.schema)
@@ -270,7 +280,7 @@ class BatchProcessor:
         """Write rows parse kept in memory to the raw zone (the engine may be loading them already)."""
         if parsed.unwritten is not None:
             self._write_file(parsed, parsed.unwritten.to_batches())
-            parsed.unwritten = None
+            self._let_go(parsed, unwritten=True)
 
     def _write_file(self, parsed: ParsedBatch, batches: Iterable[pa.RecordBatch]) -> None:
         directory = raw_dir(self.dataset, parsed.batch["batch_id"])
@@ -281,16 +291,22 @@ class BatchProcessor:
             for record_batch in batches:  # a header and no rows: still an (empty) batch
                 writer.write_batch(record_batch, row_group_size=RAW_ROW_GROUP_ROWS)
 
-    def _release(self, parsed: ParsedBatch) -> None:
-        """Give the batch's room in memory back (its rows are read from the raw zone from now on)."""
-        parsed.rows = None
-        self.held.give_back(parsed.held)
-        parsed.held = 0
+    def _let_go(self, parsed: ParsedBatch, *, rows: bool = False, unwritten: bool = False) -> None:
+        """Drop the engine's hold (`rows`) or the raw writer's (`unwritten`) on the batch's rows;
+        their room in the budget is given back once neither holds them."""
+        with self._holds:
+            if rows:
+                parsed.rows = None
+            if unwritten:
+                parsed.unwritten = None
+            if parsed.rows is None and parsed.unwritten is None and parsed.held:
+                self.held.give_back(parsed.held)
+                parsed.held = 0
 
     def _classify(self, engine: Engine, fmt: SourceFormat, match: HeaderMatch) -> None:
         config = self.lake.settings.normalization
         columns = [c.name for c in self.contract.columns]
-        raw = raw_cell_columns(match, len(fmt.header))
+        raw = raw_cell_columns(self.contract, match, len(fmt.header))
 
         def build(lookups: dict[str, str]) -> None:
             sql = classify_sql(self.contract, config, match, len(fmt.header), fmt.delimiter, "raw_batch", lookups)
@@ -470,7 +486,10 @@ def _load_batches(processor: BatchProcessor, lake: Lake, dataset: str, pending: 
                   progress: ProgressCallback | None) -> list[BatchOutcome]:
     """Parse every pending batch on one thread and load them on the engine's batch engines, side
     by side; outcomes in the order of `pending`."""
-    loaders = processor.engine.batch_engines(len(pending))
+    # Side by side only while files are small: a batch of 100,000 rows keeps two threads of one
+    # engine half idle, one of 625,000 rows does not.
+    small = max(batch["size_bytes"] for batch in pending) <= SMALL_FILE_BYTES
+    loaders = processor.engine.batch_engines(len(pending) if small else 1)
     free: queue.SimpleQueue[Engine] = queue.SimpleQueue()
     for loader in loaders:
         free.put(loader)
@@ -507,14 +526,14 @@ def _load_batches(processor: BatchProcessor, lake: Lake, dataset: str, pending: 
     parses: list[Future[ParsedBatch]] = []
     loads: list[Future[BatchOutcome]] = []
     try:
-        # The parse thread keeps as many files parsed ahead as there are engines, writing each
-        # file's raw zone after the next parse, so no engine waits on a write (~0.15 s a file).
+        # A file's raw zone is written right after its parse, except for the first files, one per
+        # engine: those are all parsed first, so no engine waits on a write (~0.15 s a file).
         writes = []
         for i, batch in enumerate(pending):
             parses.append(parser.submit(processor.parse, batch))
-            if i >= len(loaders):
-                writes.append(parser.submit(lambda f=parses[i - len(loaders)]: processor.write_raw(f.result())))
-        writes += [parser.submit(lambda f=f: processor.write_raw(f.result())) for f in parses[len(writes):]]
+            if i + 1 >= len(loaders):
+                for parsed in parses[len(writes):]:
+                    writes.append(parser.submit(lambda f=parsed: processor.write_raw(f.result())))
         archiving = [*writes, *(parser.submit(archive_landed_file, lake.storage, dataset, batch["sha256"])
                                 for batch in pending)]
         loads += [loading.submit(load, parsed, batch["file_name"]) for parsed, batch in zip(parses, pending, strict=True)]

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from campuslake.engines.base import ArrowSource, Engine
 from campuslake.lake.storage import LakeStorage
-from campuslake.sqltext import sql_literal
+from campuslake.sqltext import sql_identifier, sql_literal
 from campuslake.engines.functions import SQL_FUNCTIONS
 
 
@@ -102,6 +102,8 @@ class DuckDBEngine(Engine):
         return self._con.sql(sql).to_arrow_reader(batch_size)
 
     def _register(self, name: str, data: ArrowSource) -> None:
+        # a view register_parquet made under this name would make register() fail
+        self._con.execute(f"DROP VIEW IF EXISTS {sql_identifier(name)}")
         self._con.register(name, data)
 
     def _unregister(self, name: str) -> None:

@@ -49,7 +49,7 @@ typedef struct {
 typedef struct {
     uint8_t special[256];        /* bytes that end a run of plain cell bytes: delimiter, '"', '\n', '\r' */
     uint8_t token_start[256];    /* first bytes of the null tokens, in both cases */
-    int32_t token_length[64];
+    int32_t token_length[64];    /* MAX_TOKENS in csv_split.py */
 } cl_tables;
 
 /* Length of the space character at p (str.isspace() or the BOM), 0 when it is not one. */

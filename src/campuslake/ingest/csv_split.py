@@ -19,6 +19,8 @@ import pyarrow.compute as pc
 from campuslake.errors import CampuslakeError
 
 LIBRARY = Path(__file__).with_name("_csv_split.dll" if sys.platform == "win32" else "_csv_split.so")
+MAX_TOKENS = 64
+"""null tokens the library's table holds (the contract allows as many)"""
 MAX_BUFFER = (1 << 31) - 1
 """Arrow string offsets are 32-bit: a column of one buffer holds less than 2 GiB"""
 
@@ -102,6 +104,8 @@ class RecordSplitter:
         self.prepared = sorted(set(prepare))
         tokens = sorted({t.strip().lower() for t in null_tokens} - {""})
         # The library compares ASCII tokens; others are compared here, on the few cells they fit.
+        if len(tokens) > MAX_TOKENS:
+            raise ValueError(f"at most {MAX_TOKENS} null tokens, not {len(tokens)}")
         self._ascii_tokens = [t for t in tokens if t.isascii()]
         self._other_tokens = frozenset(t for t in tokens if not t.isascii())
         self._flags = bytes(1 if j in self.prepared else 0 for j in range(width)) or b"\0"

@@ -237,9 +237,12 @@ def prepared_positions(match: HeaderMatch) -> list[int]:
     return sorted(set(match.positions.values()))
 
 
-def raw_cell_columns(match: HeaderMatch, width: int) -> list[str]:
-    """The raw cells `cN` and present forms `qN` classify_sql passes on (for quarantined rows)."""
-    return [*(f"c{j}" for j in range(width)), *(f"q{j}" for j in prepared_positions(match))]
+def raw_cell_columns(contract: Contract, match: HeaderMatch, width: int) -> list[str]:
+    """What classify_sql passes on of the input, for quarantined rows: the raw cells `cN`, and
+    the present forms `qN` of phone columns (phone_candidates_sql reads them)."""
+    phones = sorted(match.positions[c.name] for c in contract.columns
+                    if c.type == "phone" and c.name in match.positions)
+    return [*(f"c{j}" for j in range(width)), *(f"q{j}" for j in phones)]
 
 
 def phone_candidates_sql(contract: Contract, config: NormalizationConfig, match: HeaderMatch,
@@ -257,13 +260,14 @@ def classify_sql(contract: Contract, config: NormalizationConfig, match: HeaderM
     (`_raw_line` only where `_reasons` is not empty).
 
     `relation` has `_source_line`, `_raw_line`, `_field_count`, cells `c0..c{width-1}` and the
-    present forms `qN` of the contract's cells (prepared_positions); both kinds are passed on.
+    present forms `qN` of the contract's cells (prepared_positions); raw_cell_columns are passed on.
     `phone_lookups` maps a phone column to a relation (digits, e164) from phone_candidates_sql.
     """
     columns, by_value_columns = _columns(contract, config, match, phone_lookups)
     cells = ", ".join(f"c{j}" for j in range(width))
-    carried = ", ".join(raw_cell_columns(match, width))
-    keep = f"_source_line, _raw_line, {FIELD_COUNT}, {carried}"
+    carried = ", ".join(raw_cell_columns(contract, match, width))
+    present = "".join(f", q{j}" for j in prepared_positions(match))
+    keep = f"_source_line, _raw_line, {FIELD_COUNT}, {cells}{present}"
     field_count_reason = " ".join(
         f"WHEN {FIELD_COUNT} {op} {width} THEN [{{'code': '{code.value}', 'column': CAST(NULL AS VARCHAR), "
         f"'value': CAST(NULL AS VARCHAR), 'message': 'the line has ' || {FIELD_COUNT} || "

@@ -541,7 +541,8 @@ def render(results: Results) -> str:
     for title, r in profiled:
         lines += [f"### Where the time and memory of `run` go ({title})", "",
                   "From the engines' per-statement log and the RSS samples taken while each statement ran. "
-                  "Batches are loaded side by side, one single-threaded engine each, so a statement stage's "
+                  "Files up to 32 MiB (the 1M-row set's) are loaded side by side, one single-threaded engine "
+                  "each, larger ones (the 10M-row set's) one at a time on both threads; a statement stage's "
                   "seconds are summed over the engines and its share is of all statements' seconds.", "",
                   "| stage | seconds | share | peak RSS in it |", "|---|---|---|---|"]
         engine_seconds = sum(seconds for stage, (seconds, _) in r.stages.items() if stage != OUTSIDE_SQL)

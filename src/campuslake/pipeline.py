@@ -50,9 +50,9 @@ batch of 100,000 rows in one group ran on one core (1.75 s against 0.92 s in gro
 Groups of 32,768 still left a core idle for most of a 100,000-row batch's last round (3 full
 groups and a sliver): the classify statement took 0.41-0.45 s on 2 threads, 0.37 s in groups
 of this size."""
-_RAW_LINEAGE = ["_batch_id", "_source_file", "_ingested_at"]
-RAW_PARQUET: dict[str, Any] = {"compression": "zstd", "use_dictionary": _RAW_LINEAGE,
-                               "write_statistics": ["_source_line", *_RAW_LINEAGE]}
+RAW_PARQUET: dict[str, Any] = {"compression": "zstd",
+                               "use_dictionary": [c for c in LINEAGE_COLUMNS if c != "_source_line"],
+                               "write_statistics": list(LINEAGE_COLUMNS)}
 """raw cells are mostly distinct: dictionaries cost write time (~25%) and saved no space, and
 their statistics (~12% of the write) serve no reader; the lineage columns are constant"""
 PARSED_HELD_BYTES = 256 << 20
@@ -108,8 +108,8 @@ def present_column(header: str) -> str:
 
 
 class HeldBytes:
-    """A byte budget shared by the parse thread, which keeps a parsed batch in memory while there
-    is room, and the engine, which gives the room back once it has loaded the batch."""
+    """A byte budget for parsed rows kept in memory: the parse thread takes room while there is
+    some; the room comes back once the engine and the raw writer have both let go of the rows."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -123,9 +123,17 @@ class HeldBytes:
             self._held += nbytes
             return True
 
-    def give_back(self, nbytes: int) -> None:
+    def let_go(self, parsed: ParsedBatch, *, rows: bool = False, unwritten: bool = False) -> None:
+        """Drop the engine's hold (`rows`) or the raw writer's (`unwritten`) on a batch's rows;
+        its room is given back once neither holds them (they let go from different threads)."""
         with self._lock:
-            self._held -= nbytes
+            if rows:
+                parsed.rows = None
+            if unwritten:
+                parsed.unwritten = None
+            if parsed.rows is None and parsed.unwritten is None:
+                self._held -= parsed.held
+                parsed.held = 0
 
 
 @dataclass
@@ -158,7 +166,6 @@ class BatchProcessor:
         self.engine = engine
         self.curated = CuratedTables(lake.storage)
         self.held = HeldBytes(PARSED_HELD_BYTES if engine.scans_arrow_in_place else 0)
-        self._holds = threading.Lock()  # the engine and the raw writer let go of a batch's rows apart
         self._shared = threading.Lock()
         """batches loaded side by side take turns at what they share: Delta commits, the catalog,
         this run's rows (folded on the run's engine)"""
@@ -212,7 +219,7 @@ class BatchProcessor:
         finally:
             if parsed.rows is not None:
                 engine.unregister("raw_batch_file")
-            self._let_go(parsed, rows=True)
+            self.held.let_go(parsed, rows=True)
 
     def _finish(self, parsed: ParsedBatch, engine: Engine, batch: dict[str, Any], fmt: SourceFormat,
                 match: HeaderMatch) -> BatchOutcome:
@@ -265,11 +272,11 @@ class BatchProcessor:
                 # no room: this file goes to the raw zone now, and the engine reads it from there
                 self._write_file(parsed, itertools.chain(kept, [record_batch], map(with_lineage, rows)))
                 kept.clear()
-                self._let_go(parsed)
+                self.held.let_go(parsed)
                 return
         except BaseException:
             kept.clear()
-            self._let_go(parsed)
+            self.held.let_go(parsed)
             raise
         # in slices as small as the raw row groups, for the same parallel scan
         table = pa.Table.from_batches(kept, parsed.schema)
@@ -280,7 +287,7 @@ class BatchProcessor:
         """Write rows parse kept in memory to the raw zone (the engine may be loading them already)."""
         if parsed.unwritten is not None:
             self._write_file(parsed, parsed.unwritten.to_batches())
-            self._let_go(parsed, unwritten=True)
+            self.held.let_go(parsed, unwritten=True)
 
     def _write_file(self, parsed: ParsedBatch, batches: Iterable[pa.RecordBatch]) -> None:
         directory = raw_dir(self.dataset, parsed.batch["batch_id"])
@@ -290,18 +297,6 @@ class BatchProcessor:
                 pq.ParquetWriter(out, parsed.schema, **RAW_PARQUET) as writer:
             for record_batch in batches:  # a header and no rows: still an (empty) batch
                 writer.write_batch(record_batch, row_group_size=RAW_ROW_GROUP_ROWS)
-
-    def _let_go(self, parsed: ParsedBatch, *, rows: bool = False, unwritten: bool = False) -> None:
-        """Drop the engine's hold (`rows`) or the raw writer's (`unwritten`) on the batch's rows;
-        their room in the budget is given back once neither holds them."""
-        with self._holds:
-            if rows:
-                parsed.rows = None
-            if unwritten:
-                parsed.unwritten = None
-            if parsed.rows is None and parsed.unwritten is None and parsed.held:
-                self.held.give_back(parsed.held)
-                parsed.held = 0
 
     def _classify(self, engine: Engine, fmt: SourceFormat, match: HeaderMatch) -> None:
         config = self.lake.settings.normalization

@@ -45,11 +45,19 @@ def batch_id_for(sha256: str) -> str:
 def land_files(lake: Lake, dataset: str, paths: list[Path]) -> Iterator[LandedFile]:
     """land_file for each path, in order, while the next files are hashed on other threads
     (hashing releases the GIL: the ten files of 1M rows in 0.07 s instead of 0.12 s)."""
-    for path in paths:
+    lake.settings.dataset(dataset)
+    for path in paths:  # every file is checked before any lands
         _check_file(path)
     with ThreadPoolExecutor(max_workers=HASH_THREADS) as pool:
         for path, sha256 in zip(paths, pool.map(sha256_of, paths), strict=True):
-            yield land_file(lake, dataset, path, sha256=sha256)
+            yield _land(lake, dataset, path, sha256)
+
+
+def land_file(lake: Lake, dataset: str, path: Path) -> LandedFile:
+    """Copy one file into landing/ and record it in the ledger (or as a duplicate arrival)."""
+    lake.settings.dataset(dataset)
+    _check_file(path)
+    return _land(lake, dataset, path, sha256_of(path))
 
 
 def _check_file(path: Path) -> None:
@@ -57,12 +65,7 @@ def _check_file(path: Path) -> None:
         raise UsageError(f"not a file: {path}", file=str(path))
 
 
-def land_file(lake: Lake, dataset: str, path: Path, *, sha256: str | None = None) -> LandedFile:
-    """Copy one file into landing/ and record it in the ledger (or as a duplicate arrival).
-    `sha256`: the file's digest, when it is already known."""
-    lake.settings.dataset(dataset)
-    _check_file(path)
-    sha256 = sha256 or sha256_of(path)
+def _land(lake: Lake, dataset: str, path: Path, sha256: str) -> LandedFile:
     batch_id = batch_id_for(sha256)
     existing = lake.catalog.find_batch_by_sha(dataset, sha256)
     now = utc_now()

@@ -89,12 +89,12 @@ def column_sql(spec: ColumnSpec, index: int, cell: str, present: str, config: No
     """The column's stages over raw cell `cell` whose value (see present_value) is `present`."""
     # One select per rule: a rule may use its input more than once, and nesting the rules as
     # text would evaluate the earlier ones again for every use. collapse_spaces is the reader's.
-    steps, previous = [], f"p{index}"
+    column = ColumnSQL(spec, index, cell, present)  # for its stage names
+    steps, previous = [], column.present
     for rule in spec.normalize:
         if rule != "collapse_spaces":
             steps.append(rules.apply_rules(previous, [rule], config))
-            previous = f"r{index}_{len(steps) - 1}"
-    column = ColumnSQL(spec, index, cell, present, normalized_sql=previous, rule_steps=tuple(steps))
+            previous = column.rule_step(len(steps) - 1)
     value, digits, national = column.normalized, None, None
     if spec.type == "integer":
         typed = f"CASE WHEN regexp_full_match({value}, '[+-]?[0-9]{{1,18}}') THEN CAST({value} AS BIGINT) END"

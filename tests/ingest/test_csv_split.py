@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+from concurrent.futures import ThreadPoolExecutor
 
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -82,3 +84,44 @@ def test_an_unfinished_record_is_left_for_the_next_buffer(final: bool) -> None:
     else:
         assert result.consumed == 4 and result.cells[1].to_pylist() == ["a"]
         assert splitter.line == 11  # the next buffer starts on the unfinished record's line
+
+
+def _records(text: str, width: int) -> list[list[str]]:
+    return [row + [""] * (width - len(row)) for row in csv.reader(io.StringIO(text))]
+
+
+def _split_in_buffers(splitter: RecordSplitter, buffers: list[bytes]) -> list[pa.StringArray]:
+    """Each buffer's cells, column after column, kept as the splitter returned them."""
+    columns: list[pa.StringArray] = []
+    for buffer in buffers:
+        result = splitter.split(buffer, final=buffer is buffers[-1])
+        assert result.consumed == len(buffer)
+        columns += result.cells
+    return columns
+
+
+def _rows(columns: list[pa.StringArray], width: int) -> list[list[str]]:
+    rows: list[list[str]] = []
+    for start in range(0, len(columns), width):
+        rows += [list(cells) for cells in zip(*(c.to_pylist() for c in columns[start:start + width]), strict=True)]
+    return rows
+
+
+def test_splitters_interleaved_on_one_thread_or_run_on_two_keep_their_own_cells() -> None:
+    # Splitters share their thread's scratch space: each split copies its cells out before returning,
+    # so cells read after later splits (here, at the end) are still their own.
+    wide = ["".join(f'{i},"wide, {i}",x{i}\n' for i in range(start, start + 300)) for start in (0, 300, 600)]
+    narrow = [" a \n" * 50, "bb\n" * 5000, "c\n" * 20]  # the second outgrows the scratch space
+    one, other = RecordSplitter(",", 3), RecordSplitter(",", 1, prepare=[0])
+    wide_columns: list[pa.StringArray] = []
+    narrow_columns: list[pa.StringArray] = []
+    for wide_text, narrow_text in zip(wide, narrow, strict=True):
+        wide_columns += _split_in_buffers(one, [wide_text.encode()])
+        narrow_columns += _split_in_buffers(other, [narrow_text.encode()])
+    assert _rows(wide_columns, 3) == _records("".join(wide), 3)
+    assert _rows(narrow_columns, 1) == _records("".join(narrow), 1)
+
+    texts = ["".join(f"{t},{i},{'q' * (i % 40)}\n" for i in range(20_000)) for t in range(2)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda text: _split_in_buffers(RecordSplitter(",", 3), [text.encode()]), texts))
+    assert [_rows(columns, 3) for columns in results] == [_records(text, 3) for text in texts]

@@ -47,8 +47,8 @@ TARGET_PEAK_RSS = 1.5 * GIB
 
 console = Console(stderr=True)
 
-# The CLI entry point (what .venv/bin/campuslake runs), with only the engine's per-statement
-# timing log switched on (one line per SQL statement) so the report can say where time goes.
+# The CLI entry point (what .venv/bin/campuslake runs), with only the timing logs switched on (one
+# line per SQL statement, one per step of the parse thread) so the report can say where time goes.
 # pandas is hidden, as in an install of campuslake (it is in this venv for the pandas baseline):
 # pyarrow imports pandas, when it can, at its first pa.array() or pa.scalar(), 0.23-0.31 s of a
 # run's critical path that campuslake itself never uses.
@@ -61,6 +61,7 @@ class NoPandas:
 sys.meta_path.insert(0, NoPandas())
 logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(created).3f %(name)s: %(message)s")
 logging.getLogger("campuslake.engines.base").setLevel(logging.DEBUG)
+logging.getLogger("campuslake.pipeline").setLevel(logging.DEBUG)
 sys.argv[0] = "campuslake"
 from campuslake.cli import main
 main()
@@ -114,6 +115,12 @@ STATEMENT_STAGES = (
     ("COPY (", "curated rows written to Parquet"),
 )
 STATEMENT_LINE = re.compile(r"^(\d+\.\d+) campuslake\.engines\.base: \w+ (\d+\.\d+)s (.*)$")
+PARSE_THREAD_LINE = re.compile(r"^\d+\.\d+ campuslake\.pipeline: parse thread: (.+?) (\d+\.\d+)s ")
+PARSE_THREAD_STEPS = {
+    "parse": "parse thread: CSV -> Arrow (records, cells, present forms)",
+    "raw zone": "parse thread: raw zone written (Parquet, zstd)",
+    "archive": "parse thread: landed file archived (zstd)",
+}
 OUTSIDE_SQL = ("outside SQL (wall seconds with no statement running in any engine): start-up, waiting for a file's "
                "parse (CSV -> Arrow on one thread, every file queued at once), the catalog")
 
@@ -211,6 +218,8 @@ class PipelineRun:
     accounting: dict[str, int]
     stages: dict[str, tuple[float, int]]
     """stage -> (seconds, peak RSS while in it) for the `run` process"""
+    parse_thread: dict[str, float]
+    """the parse thread's step -> its seconds, summed over the files (beside the statements)"""
 
     @property
     def seconds(self) -> float:
@@ -250,7 +259,7 @@ def run_campuslake(data: Generated, lake: Path | str, label: str, progress: Prog
         raise BenchFailure(f"{label}: ingest did not land every file as new: {landed}")
     run = measure([*cli, "run", "--json"], f"{label}: run", progress, env)
     accounting = check_accounting(run.json(), data, str(lake), label, storage_options or {})
-    return PipelineRun(ingest, run, accounting, statement_stages(run))
+    return PipelineRun(ingest, run, accounting, statement_stages(run), parse_thread_steps(run))
 
 
 def run_campuslake_on_s3(data: Generated, work: Path, progress: Progress, env: dict[str, str]) -> PipelineRun:
@@ -325,6 +334,15 @@ def statement_stages(run: Measured) -> dict[str, tuple[float, int]]:
         stage = next((stage for begin, end, stage in spans if begin <= at <= end), OUTSIDE_SQL)
         peaks[stage] = max(peaks[stage], rss)
     return {stage: (seconds[stage], peaks[stage]) for stage in seconds}
+
+
+def parse_thread_steps(run: Measured) -> dict[str, float]:
+    """Seconds per step of the parse thread (wall time on that thread, summed over the files)."""
+    seconds = dict.fromkeys(PARSE_THREAD_STEPS.values(), 0.0)
+    for line in run.stderr.splitlines():
+        if match := PARSE_THREAD_LINE.match(line):
+            seconds[PARSE_THREAD_STEPS[match.group(1)]] += float(match.group(2))
+    return seconds
 
 
 def run_duckdb(data: Generated, statements: tuple[str, ...], out: Path, progress: Progress, label: str) -> Measured:
@@ -543,12 +561,15 @@ def render(results: Results) -> str:
                   "From the engines' per-statement log and the RSS samples taken while each statement ran. "
                   "Files up to 32 MiB (the 1M-row set's) are loaded side by side, one single-threaded engine "
                   "each, larger ones (the 10M-row set's) one at a time on both threads; a statement stage's "
-                  "seconds are summed over the engines and its share is of all statements' seconds.", "",
+                  "seconds are summed over the engines and its share is of all statements' seconds. The parse "
+                  "thread's steps are wall seconds on that one thread, summed over the files; they overlap the "
+                  "statements, and share the two cores with them.", "",
                   "| stage | seconds | share | peak RSS in it |", "|---|---|---|---|"]
         engine_seconds = sum(seconds for stage, (seconds, _) in r.stages.items() if stage != OUTSIDE_SQL)
         for stage, (seconds, stage_peak) in sorted(r.stages.items(), key=lambda kv: -kv[1][0]):
             share = "" if stage == OUTSIDE_SQL else f"{seconds / engine_seconds:.0%}"
             lines.append(f"| {stage} | {seconds:,.2f} | {share} | {_mib(stage_peak)} |")
+        lines += [f"| {step} | {seconds:,.2f} | (beside the statements) | |" for step, seconds in r.parse_thread.items()]
         lines.append("")
 
     lines += [

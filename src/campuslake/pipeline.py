@@ -13,10 +13,11 @@ import itertools
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -525,12 +526,13 @@ def _load_batches(processor: BatchProcessor, lake: Lake, dataset: str, pending: 
         # engine: those are all parsed first, so no engine waits on a write (~0.15 s a file).
         writes = []
         for i, batch in enumerate(pending):
-            parses.append(parser.submit(processor.parse, batch))
+            parses.append(parser.submit(_timed, "parse", batch, processor.parse, batch))
             if i + 1 >= len(loaders):
-                for parsed in parses[len(writes):]:
-                    writes.append(parser.submit(lambda f=parsed: processor.write_raw(f.result())))
-        archiving = [*writes, *(parser.submit(archive_landed_file, lake.storage, dataset, batch["sha256"])
-                                for batch in pending)]
+                for k in range(len(writes), len(parses)):
+                    writes.append(parser.submit(_timed, "raw zone", pending[k],
+                                                lambda f=parses[k]: processor.write_raw(f.result())))
+        archiving = [*writes, *(parser.submit(_timed, "archive", batch, archive_landed_file, lake.storage,
+                                              dataset, batch["sha256"]) for batch in pending)]
         loads += [loading.submit(load, parsed, batch["file_name"]) for parsed, batch in zip(parses, pending, strict=True)]
         outcomes = [future.result() for future in loads]
         for written in archiving:
@@ -546,6 +548,18 @@ def _load_batches(processor: BatchProcessor, lake: Lake, dataset: str, pending: 
         for loader in loaders:
             if loader is not processor.engine:
                 loader.close()
+
+
+_T = TypeVar("_T")
+
+
+def _timed(step: str, batch: dict[str, Any], work: Callable[..., _T], *args: Any) -> _T:
+    """`work(*args)`, its seconds on the parse thread logged at DEBUG (for `make bench`'s account)."""
+    started = time.perf_counter()
+    try:
+        return work(*args)
+    finally:
+        log.debug("parse thread: %s %.3fs %s", step, time.perf_counter() - started, batch["batch_id"])
 
 
 def _ledger_update(outcome: BatchOutcome, run_id: str, finished: Any) -> dict[str, Any]:

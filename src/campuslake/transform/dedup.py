@@ -61,6 +61,7 @@ def latest_by_key_sql(relation: str, key: list[str], latest_by: str | None, orig
     identity_columns = ", ".join(sql_identifier(c) for c in identity)
     tie_break = f", {sql_identifier(origin)} DESC" if origin else ""
     same_row = " AND ".join(f"r.{sql_identifier(c)} = w.{sql_identifier(c)}" for c in identity)
+    # joined USING the lineage columns: no curated row lacks them, so every row finds its batch
     return f"""
 SELECT r.* FROM {relation} AS r SEMI JOIN (
     SELECT {identity_columns} FROM (

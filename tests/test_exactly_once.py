@@ -183,7 +183,7 @@ def test_batches_from_memory_and_from_the_raw_zone_give_the_same_tables(v2_expor
     from campuslake import pipeline
     from campuslake.engines import get_engine
 
-    files, key = v2_exports
+    files, _key = v2_exports
     lake = campuslake.Lake.open(campuslake.load_settings(lake=str(tmp_path / "lake")))
     for path in files:
         campuslake.land_file(lake, "alumni", path)

@@ -324,12 +324,12 @@ class BatchProcessor:
             if any(resolved):
                 name = f"phone_lookup_{spec.name}"
                 engine.register(name, pa.table({"digits": pa.array(digits, pa.string()),
-                                                     "e164": pa.array(resolved, pa.string())}))
+                                                "e164": pa.array(resolved, pa.string())}))
                 lookups[spec.name] = name
         if lookups:
             build(lookups)
         engine.execute(f"UPDATE batch_rows SET _status = 'duplicate' "
-                            f"WHERE _source_line IN ({duplicate_lines_sql('batch_rows', columns)})")
+                       f"WHERE _source_line IN ({duplicate_lines_sql('batch_rows', columns)})")
 
     def _load(self, engine: Engine, batch: dict[str, Any], fmt: SourceFormat, outcome: BatchOutcome) -> None:
         counts = {r["_status"]: r["n"] for r in engine.rows(
@@ -391,7 +391,7 @@ class BatchProcessor:
         if EXPORT_ORIGIN not in fmt.header:
             return None
         origin = engine.scalar(f"SELECT {sql_identifier(EXPORT_ORIGIN)} FROM raw_batch_file "
-                                    f"WHERE {sql_identifier(EXPORT_ORIGIN)} IS NOT NULL LIMIT 1")
+                               f"WHERE {sql_identifier(EXPORT_ORIGIN)} IS NOT NULL LIMIT 1")
         return str(origin).split(":", 1)[0] if origin else None
 
     def _reject(self, batch: dict[str, Any], source: str, rejected: FileRejected) -> BatchOutcome:

@@ -10,7 +10,7 @@ reader's: it trimmed and collapsed every contract cell's spaces and removed null
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from campuslake.config import ColumnSpec, Contract, NormalizationConfig
 from campuslake.transform import normalize as rules
@@ -89,7 +89,7 @@ def column_sql(spec: ColumnSpec, index: int, cell: str, present: str, config: No
     """The column's stages over raw cell `cell` whose value (see present_value) is `present`."""
     # One select per rule: a rule may use its input more than once, and nesting the rules as
     # text would evaluate the earlier ones again for every use. collapse_spaces is the reader's.
-    column = ColumnSQL(spec, index, cell, present)  # for its stage names
+    column = ColumnSQL(spec, index, cell, present)  # its stage names now, its SQL at the end
     steps, previous = [], column.present
     for rule in spec.normalize:
         if rule != "collapse_spaces":
@@ -112,7 +112,8 @@ def column_sql(spec: ColumnSpec, index: int, cell: str, present: str, config: No
         typed = rules.canonical_value(value, _spellings(spec))
     else:
         typed = value
-    return ColumnSQL(spec, index, cell, present, previous, typed, digits, national, tuple(steps))
+    return replace(column, normalized_sql=previous, typed_sql=typed, digits_sql=digits, national_sql=national,
+                   rule_steps=tuple(steps))
 
 
 def by_value(spec: ColumnSpec) -> bool:

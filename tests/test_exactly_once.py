@@ -121,16 +121,20 @@ def test_fixed_quarantine_rows_come_back_with_lineage_to_the_fix(v2_exports, tmp
     assert listed[entry["batch_id"]]["replayed_by"] == [result["batches"][0]["batch_id"]]
 
 
-def test_current_is_the_same_when_a_long_run_reduces_its_rows_as_it_goes(messy_exports, tmp_path, monkeypatch):
+@pytest.mark.parametrize("runs", [1, 2])
+def test_current_is_the_same_when_a_long_run_reduces_its_rows_as_it_goes(messy_exports, tmp_path, monkeypatch, runs):
+    """Runs fold their rows' ranking as they go; a second run folds onto the current table."""
     import campuslake
     from campuslake import pipeline
 
     monkeypatch.setattr(pipeline, "REDUCE_EVERY_ROWS", 500)  # reduce after almost every batch
     files, key = messy_exports
     lake = campuslake.Lake.open(campuslake.load_settings(lake=str(tmp_path / "lake")))
-    for path in files:
-        campuslake.land_file(lake, "alumni", path)
-    campuslake.run_pending(lake, "alumni")
+    half = len(files) // 2 if runs == 2 else len(files)
+    for part in (files[:half], files[half:]):
+        for path in part:
+            campuslake.land_file(lake, "alumni", path)
+        campuslake.run_pending(lake, "alumni")
     lake.close()
     got = {r["employee_id"]: {c: r[c] for c in CLEAN_COLUMNS}
            for r in curated(tmp_path / "lake", "alumni_current").to_pylist()}

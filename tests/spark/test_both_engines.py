@@ -17,7 +17,9 @@ ENGINES = ("duckdb", "spark")
 @pytest.fixture(scope="module")
 def lakes(tmp_path_factory: pytest.TempPathFactory, spark_session: Any) -> dict[str, tuple[Path, dict[str, Any]]]:
     """Each engine's lake after ingesting the same exports (bad rows, duplicates, repeats, rejected
-    files) in the same order and running once; with the run's accounting."""
+    files) in the same order and running once, folding the current rows' ranking after every
+    batch as a long run does; with the run's accounting."""
+    from campuslake import pipeline
     from campuslake.config import load_settings
     from campuslake.engines.duckdb import DuckDBEngine
     from campuslake.engines.spark import SparkEngine
@@ -37,7 +39,8 @@ def lakes(tmp_path_factory: pytest.TempPathFactory, spark_session: Any) -> dict[
             for path in manifest.files:
                 land_file(lake, "alumni", path)
             engine = DuckDBEngine() if name == "duckdb" else SparkEngine(session=spark_session)
-            with engine:
+            with engine, pytest.MonkeyPatch.context() as patch:
+                patch.setattr(pipeline, "REDUCE_EVERY_ROWS", 500)
                 run = run_pending(lake, "alumni", engine=engine).as_dict()
         finally:
             lake.close()

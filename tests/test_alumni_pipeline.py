@@ -165,6 +165,35 @@ def test_query_returns_rows_and_refuses_writes(loaded_lake):
     assert other.code == 1 and "disabled" in other.stderr
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def test_tables_show_every_batch_and_reason_whole(loaded_lake):
+    """Off a terminal (a log, a pipe) each row is one line; on a narrow terminal ids and reason
+    codes are never cut, and short tables keep to the terminal's width."""
+    lake, _ = loaded_lake
+    batches = run_cli(lake, "batches", "--json").json()
+    entries = run_cli(lake, "quarantine", "list", "--json").json()
+    assert len(batches) > 3 and any(b["reason"] for b in batches)
+    logged = run_cli(lake, "batches", check=True).stdout.splitlines()
+    for batch in batches:
+        assert any(batch["batch_id"] in line and batch["file_name"] in line and batch["status"] in line
+                   and (batch["reason"] or "") in line for line in logged), batch
+    for columns in ("80", "100"):
+        narrow = {"TTY_COMPATIBLE": "1", "COLUMNS": columns, "NO_COLOR": "1"}
+        listed = _ANSI.sub("", run_cli(lake, "quarantine", "list", env=narrow, check=True).stdout)
+        for entry in entries:
+            assert entry["batch_id"] in listed and entry["file"] in listed
+            for code, count in entry["reasons"].items():
+                assert re.search(rf"\b{code} {count}\b", listed), (code, count)
+        report = _ANSI.sub("", run_cli(lake, "report", "alumni", env=narrow, check=True).stdout)
+        assert max(map(len, report.splitlines())) <= int(columns)
+        for department in run_cli(lake, "report", "alumni", "--json").json()["departments"]:
+            assert re.search(rf"│ {re.escape(department['department'])} +│ +{department['alumni']} │", report)
+    # values are shown as they are, never read as Rich markup
+    assert "[b]R&D[/b]" in run_cli(lake, "query", "select '[b]R&D[/b]' as department", check=True).stdout
+
+
 def test_reingesting_and_rerunning_change_nothing(loaded_lake, messy_exports):
     lake, _ = loaded_lake
     files, _key = messy_exports

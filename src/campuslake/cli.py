@@ -6,13 +6,16 @@ import json
 import logging
 import sys
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from campuslake.errors import CampuslakeError, UsageError
 
@@ -77,15 +80,53 @@ def _progress() -> Progress:
                     console=err, transient=True)
 
 
-def _table(title: str, rows: list[dict[str, Any]]) -> Table:
+WHOLE_COLUMNS = frozenset({"batch_id", "file", "file_name", "status", "reasons"})
+"""columns of names and codes people copy: never broken inside a line"""
+
+
+def _print_table(title: str, rows: list[dict[str, Any]]) -> None:
+    """Print rows as a table, whole. Off a terminal (a file, a pipe, a CI log) each row is one
+    line. On a terminal the widest columns wrap first, between words, and never below their
+    longest word; a table that still does not fit is printed wider than the terminal rather than
+    cut (Rich fits tables by cropping names and dropping columns)."""
+    columns = list(rows[0]) if rows else []
+    cells = [[_cell(v) for v in row.values()] for row in rows]
+    natural, least = [], []
+    for j, column in enumerate(columns):
+        texts = [column, *(r[j] for r in cells)]
+        natural.append(max(cell_len(line) for text in texts for line in text.splitlines() or [""]))
+        breaks = str.splitlines if column in WHOLE_COLUMNS else str.split
+        least.append(max((cell_len(part) for text in texts for part in breaks(text)), default=0))
+    frame = 3 * len(columns) + 1  # borders and a space either side of each column
+    widths = _fit(natural, least, out.width - frame) if out.is_terminal else natural
     table = Table(title=title, title_justify="left")
-    for column in rows[0] if rows else []:
+    for j, column in enumerate(columns):
         numeric = isinstance(rows[0][column], int | float)
-        table.add_column(column, justify="right" if numeric else "left",
-                         no_wrap=numeric or column in ("batch_id", "status", "file"), overflow="fold")
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row.values()))
-    return table
+        table.add_column(column, justify="right" if numeric else "left", width=widths[j], overflow="fold")
+    for row in cells:
+        table.add_row(*map(Text, row))  # values are data: `[b]` in one is not markup
+    width = sum(widths) + frame
+    console = out if width <= out.width else Console(file=out.file, width=width, force_terminal=out.is_terminal)
+    console.print(table)
+
+
+def _fit(natural: list[int], least: list[int], room: int) -> list[int]:
+    """Column widths within `room`: the widest column gives way first, none below its least."""
+    widths = list(natural)
+    while sum(widths) > room:
+        shrinkable = [j for j, w in enumerate(widths) if w > least[j]]
+        if not shrinkable:
+            break
+        widths[max(shrinkable, key=lambda j: widths[j])] -= 1
+    return widths
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    return str(value)
 
 
 @app.command()
@@ -107,8 +148,8 @@ def ingest(
     if as_json:
         _print_json(landed)
     else:
-        out.print(_table(f"ingest {dataset}", [{"file": Path(r["file"]).name, "batch_id": r["batch_id"],
-                                                 "status": r["status"]} for r in landed]))
+        _print_table(f"ingest {dataset}", [{"file": Path(r["file"]).name, "batch_id": r["batch_id"],
+                                            "status": r["status"]} for r in landed])
 
 
 @app.command()
@@ -137,7 +178,7 @@ def run(
              "quarantined": b.rows_quarantined, "duplicate": b.rows_duplicate} for b in result.batches]
     rows.append({"file": "total", "status": "", "reason": "",
                  **{k: sum(r[k] for r in rows) for k in ("in", "valid", "quarantined", "duplicate")}})
-    out.print(_table(f"run {result.run_id}: every row is valid, quarantined or a duplicate", rows))
+    _print_table(f"run {result.run_id}: every row is valid, quarantined or a duplicate", rows)
     for batch in result.batches:
         for text in [batch.message, *batch.warnings]:
             if text:
@@ -164,12 +205,12 @@ def report(dataset: Annotated[str, typer.Argument(help="Dataset to report on (al
         _print_json(answers)
         return
     out.print(f"[bold]{answers['alumni']}[/] alumni (one current row per person)")
-    out.print(_table("1. Which degree's graduates perform best?", answers["degrees"]))
-    out.print(_table("2. Which campus produces the most excellent employees?", answers["campuses"]))
-    out.print(_table("3. Where do alumni work most?", answers["departments"]))
-    out.print(_table("4. Top job roles", answers["job_roles"]))
+    _print_table("1. Which degree's graduates perform best?", answers["degrees"])
+    _print_table("2. Which campus produces the most excellent employees?", answers["campuses"])
+    _print_table("3. Where do alumni work most?", answers["departments"])
+    _print_table("4. Top job roles", answers["job_roles"])
     for department, rows in answers["top_employees"].items():
-        out.print(_table(f"5. Top employees: {department} (first 5 of {len(rows)})", rows[:5]))
+        _print_table(f"5. Top employees: {department} (first 5 of {len(rows)})", rows[:5])
 
 
 @app.command()
@@ -187,7 +228,7 @@ def query(sql: Annotated[str, typer.Argument(help="A read-only SQL query (DuckDB
     if as_json:
         _print_json(rows)
     else:
-        out.print(_table(f"{len(rows)} rows", rows))
+        _print_table(f"{len(rows)} rows", rows)
 
 
 @app.command()
@@ -201,7 +242,7 @@ def batches(dataset: Annotated[str | None, typer.Option(help="Only this dataset.
         return
     keys = ["batch_id", "file_name", "status", "reason", "rows_in", "rows_valid", "rows_quarantined",
             "rows_duplicate", "landed_at"]
-    out.print(_table("batches", [{k: r[k] for k in keys} for r in rows]))
+    _print_table("batches", [{k: r[k] for k in keys} for r in rows])
 
 
 @quarantine_app.command("list")
@@ -216,11 +257,11 @@ def quarantine_list(dataset: Annotated[str | None, typer.Option(help="Only this 
         _print_json(entries)
         return
     rows = [{"batch_id": e["batch_id"], "file": e["file"], "rows": e["rows"] if e["kind"] == "rows" else "file",
-             "reasons": ", ".join(f"{k} {v}" for k, v in sorted(e["reasons"].items()))} for e in entries]
+             "reasons": "\n".join(f"{k} {v}" for k, v in sorted(e["reasons"].items()))} for e in entries]
     if any(e["replayed_by"] for e in entries):
         for row, entry in zip(rows, entries, strict=True):
             row["replayed_by"] = ", ".join(entry["replayed_by"])
-    out.print(_table("quarantine (export one with: campuslake quarantine export BATCH_ID --out FILE)", rows))
+    _print_table("quarantine (export one with: campuslake quarantine export BATCH_ID --out FILE)", rows)
 
 
 @quarantine_app.command("export")

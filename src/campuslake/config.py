@@ -6,7 +6,8 @@ import os
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -158,6 +159,59 @@ def load_settings(path: str | Path | None = None, *, lake: str | None = None) ->
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"invalid config at {where}: {first['msg']}", file=source) from exc
+        raise _config_error(exc, text, source) from exc
+
+
+def _config_error(exc: ValidationError, text: str, source: str) -> ConfigError:
+    """The first problem pydantic found, said as what to change, at its line and column."""
+    errors = exc.errors()
+    first, loc = errors[0], errors[0]["loc"]
+    where = ".".join(str(p) for p in loc)
+    if first["type"] == "missing":
+        message = f"missing key {where!r}: add it (`campuslake config` prints the shipped configuration)"
+    elif first["type"] == "extra_forbidden":
+        from campuslake.registry import did_you_mean
+
+        message = f"unknown key {where!r}{did_you_mean(str(loc[-1]), _model_at(loc[:-1]).model_fields)}"
+    else:
+        message = f"invalid config at {where}: {first['msg']}" if loc else f"invalid config: {first['msg']}"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more)"
+    line, column = _position(text, loc, at_key=first["type"] == "extra_forbidden")
+    return ConfigError(message, file=source, line=line, column=column)
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel]:
+    """The settings model that holds what is at `loc` (keys and list indexes from Settings)."""
+    model: Any = Settings
+    for part in loc:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            model = model.model_fields[str(part)].annotation
+        else:  # a dict's key or a list's index: its values' type
+            model = get_args(model)[-1]
+        if get_origin(model) in (Union, UnionType):  # `X | None`: X
+            model = next(a for a in get_args(model) if a is not type(None))
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else Settings
+
+
+def _position(text: str, loc: tuple[int | str, ...], at_key: bool = False) -> tuple[int | None, int | None]:
+    """Line and column (from 1) of the YAML value at `loc` (keys and list indexes), or of its
+    key, or of the deepest node on the way to it (a key that is missing is reported at its mapping)."""
+    try:
+        node = yaml.compose(text, Loader=_YAML_LOADER)
+    except yaml.YAMLError:
+        return None, None
+    if node is None:
+        return None, None
+    for depth, part in enumerate(loc, 1):
+        if isinstance(node, yaml.MappingNode):
+            last_key = at_key and depth == len(loc)
+            found = next((key if last_key else value for key, value in node.value if key.value == str(part)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            found = node.value[part]
+        else:
+            found = None
+        if found is None:
+            break
+        node = found
+    return node.start_mark.line + 1, node.start_mark.column + 1

@@ -155,14 +155,19 @@ def test_query_returns_rows_and_refuses_writes(loaded_lake):
     assert rows == [{"n": curated(lake, "alumni_current").num_rows}]
     views = run_cli(lake, "query", "select * from answer_top_employees limit 3", "--json").json()
     assert [r["rank"] for r in views] == [1, 2, 3]
+    # a query that is wrong is the caller's mistake: exit 2, with the engine's word on it
     refused = run_cli(lake, "query", "delete from alumni")
     assert refused.code == 2 and "read-only" in refused.stderr
+    typo = run_cli(lake, "query", "selec 1")
+    assert typo.code == 2 and "syntax error" in typo.stderr and "selec 1" in typo.stderr
+    unknown = run_cli(lake, "query", "select employee_nme from alumni")
+    assert unknown.code == 2 and '"employee_nme" not found' in unknown.stderr and "employee_name" in unknown.stderr
     outside = run_cli(lake, "query", "select * from read_csv('/etc/hostname')")
-    assert outside.code == 1 and "disabled" in outside.stderr
+    assert outside.code == 2 and "disabled" in outside.stderr
     # the curated tables' files stay readable through their views, and only they
     raw_file = next((lake / "raw").rglob("*.parquet"))
     other = run_cli(lake, "query", f"select count(*) from read_parquet('{raw_file}')")
-    assert other.code == 1 and "disabled" in other.stderr
+    assert other.code == 2 and "disabled" in other.stderr
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -28,7 +28,13 @@ class UsageError(CampuslakeError):
 
 
 class EngineError(CampuslakeError):
-    """A statement failed in the compute engine; `context['sql']` holds the statement."""
+    """A statement failed in the compute engine; `context['sql']` holds the statement.
+    `statement_at_fault`: the statement itself is wrong (its syntax, a name, a type, a feature
+    the session disables), not the engine failing to run it."""
+
+    def __init__(self, message: str, *, statement_at_fault: bool = False, **context: object) -> None:
+        super().__init__(message, **context)
+        self.statement_at_fault = statement_at_fault
 
 
 class StorageError(CampuslakeError):

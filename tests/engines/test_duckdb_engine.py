@@ -43,3 +43,17 @@ def test_batch_engines_share_the_cores_and_the_memory(batches: int, engines: int
     finally:
         for loader in {*loaders, engine}:
             loader.close()
+
+
+def test_a_failure_to_read_is_not_the_statements_fault(tmp_path) -> None:
+    from campuslake.errors import EngineError
+
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 not really parquet PAR1")
+    with get_engine("duckdb", threads=1) as engine:
+        with pytest.raises(EngineError) as raised:
+            engine.rows(f"SELECT * FROM read_parquet('{broken}')")
+        assert not raised.value.statement_at_fault
+        with pytest.raises(EngineError) as raised:
+            engine.rows("SELECT nope")
+        assert raised.value.statement_at_fault

@@ -135,10 +135,10 @@ def test_sealed_session_refuses_files_and_writes(spark, tmp_path):
     spark.seal()
     assert not spark.is_read_only("CREATE OR REPLACE TABLE x AS SELECT 1")
     assert spark.is_read_only("SELECT * FROM t")
-    with pytest.raises(EngineError):
-        spark.rows(from_file)
-    with pytest.raises(EngineError):
-        spark.rows("SELECT reflect('java.lang.System', 'getenv', 'HOME')")
+    for refused in (from_file, "SELECT reflect('java.lang.System', 'getenv', 'HOME')"):
+        with pytest.raises(EngineError) as raised:
+            spark.rows(refused)
+        assert raised.value.statement_at_fault  # the caller asked for what the session refuses
 
 
 @pytest.mark.parametrize(("re2", "java"), [
@@ -156,3 +156,13 @@ def test_re2_patterns_become_java_patterns(re2, java):
 def test_strftime_formats_become_java_patterns():
     assert java_datetime_pattern("%Y-%m-%dT%H:%M:%S") == "yyyy-M-d'T'H:m:s"
     assert java_datetime_pattern("%m/%d/%Y %%") == "M/d/yyyy %"
+
+
+@pytest.mark.parametrize("sql", ["SELEC n FROM t", "SELECT nope FROM t", "SELECT n FROM missing_table"],
+                         ids=["syntax", "unknown column", "unknown table"])
+def test_both_engines_tell_a_wrong_statement_from_a_failure(duck, spark, sql):
+    for engine in (duck, spark):
+        engine.register("t", table())
+        with pytest.raises(EngineError) as raised:
+            engine.rows(sql)
+        assert raised.value.statement_at_fault, (engine.name, raised.value)

@@ -73,9 +73,14 @@ class Engine(ABC):
         except EngineError:
             raise
         except Exception as exc:  # every backend error becomes an EngineError with its SQL
-            raise EngineError(f"{self.name} failed: {exc}", sql=sql.strip()) from exc
+            raise EngineError(f"{self.name} failed: {exc}", sql=sql.strip(),
+                              statement_at_fault=self._statement_at_fault(exc)) from exc
         finally:
             log.debug("%s %.3fs %s", self.name, time.perf_counter() - started, sql.strip()[:200])
+
+    def _statement_at_fault(self, error: Exception) -> bool:
+        """The backend's error says the statement is wrong, not that running it failed."""
+        return False
 
     def execute(self, sql: str) -> None:
         """Run a statement that returns nothing of interest (DDL, CREATE TABLE AS ...)."""

@@ -109,6 +109,12 @@ class DuckDBEngine(Engine):
     def _unregister(self, name: str) -> None:
         self._con.unregister(name)
 
+    def _statement_at_fault(self, error: Exception) -> bool:
+        # syntax, names, casts and what the sealed session does not allow. Not "invalid input":
+        # DuckDB says that of a damaged file too, as of I/O, memory and its own faults.
+        return isinstance(error, (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException,
+                                  duckdb.DataError, duckdb.PermissionException))
+
     def _statement_kinds(self, sql: str) -> list[str]:
         return [statement.type.name.upper() for statement in self._con.extract_statements(sql)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from campuslake.engines import Engine, get_engine
-from campuslake.errors import UsageError
+from campuslake.errors import EngineError, UsageError
 from campuslake.lake.delta import CuratedTables
 from campuslake.lake.lake import Lake
 from campuslake.serve.answers import answer_views
@@ -37,9 +37,15 @@ class QuerySession:
         self.engine.seal()
 
     def query(self, sql: str) -> list[dict[str, Any]]:
-        if not self.engine.is_read_only(sql):
-            raise UsageError("only read-only queries (SELECT, WITH, DESCRIBE, SHOW...) are allowed", sql=sql)
-        return self.engine.rows(sql)
+        """The query's rows; a query that is wrong (or writes) is the caller's mistake: UsageError."""
+        try:
+            if not self.engine.is_read_only(sql):
+                raise UsageError("only read-only queries (SELECT, WITH, DESCRIBE, SHOW...) are allowed", sql=sql)
+            return self.engine.rows(sql)
+        except EngineError as exc:
+            if exc.statement_at_fault:
+                raise UsageError(f"the query is wrong: {exc.message}", sql=sql) from exc
+            raise
 
     def require(self, table: str) -> None:
         if table not in self.tables:

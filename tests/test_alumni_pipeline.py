@@ -179,6 +179,7 @@ def test_tables_show_every_batch_and_reason_whole(loaded_lake):
     lake, _ = loaded_lake
     batches = run_cli(lake, "batches", "--json").json()
     entries = run_cli(lake, "quarantine", "list", "--json").json()
+    departments = run_cli(lake, "report", "alumni", "--json").json()["departments"]
     assert len(batches) > 3 and any(b["reason"] for b in batches)
     logged = run_cli(lake, "batches", check=True).stdout.splitlines()
     for batch in batches:
@@ -193,7 +194,7 @@ def test_tables_show_every_batch_and_reason_whole(loaded_lake):
                 assert re.search(rf"\b{code} {count}\b", listed), (code, count)
         report = _ANSI.sub("", run_cli(lake, "report", "alumni", env=narrow, check=True).stdout)
         assert max(map(len, report.splitlines())) <= int(columns)
-        for department in run_cli(lake, "report", "alumni", "--json").json()["departments"]:
+        for department in departments:
             assert re.search(rf"│ {re.escape(department['department'])} +│ +{department['alumni']} │", report)
     # values are shown as they are, never read as Rich markup
     assert "[b]R&D[/b]" in run_cli(lake, "query", "select '[b]R&D[/b]' as department", check=True).stdout

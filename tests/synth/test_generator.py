@@ -18,6 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import run_cli
+
 from campuslake.config import load_settings
 from campuslake.synth import generate_alumni
 from campuslake.synth.names import FIRST_NAMES, LAST_NAMES
@@ -485,6 +487,18 @@ def test_regenerating_replaces_the_previous_exports_and_reports_progress(tmp_pat
     written = sorted(p.name for p in tmp_path.glob("alumni_export_*"))
     assert written == sorted(p.name for p in manifest.files)
     assert calls == [(50, 100), (100, 100)]
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    # the v2 file cannot repeat the v1 file's people, so it needs people past the 900,000 ids
+    (["--rows", "1000000", "--files", "2"], "ask for fewer rows, more files or --schema v2"),
+    (["--rows", "100", "--bad-rate", "0.5", "--dup-rate", "0.5"], "must stay below 1"),
+])
+def test_arguments_the_generator_cannot_honour_exit_2_and_leave_no_exports(tmp_path, args, says):
+    out = tmp_path / "exports"
+    result = run_cli(tmp_path / "lake", "generate", "alumni", *args, "--out", str(out))
+    assert result.code == 2 and says in result.stderr and "Traceback" not in result.stderr
+    assert not list(out.glob("alumni_export_*"))
 
 
 @settings(max_examples=12, deadline=None)

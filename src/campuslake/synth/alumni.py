@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from campuslake.config import Settings, load_settings
+from campuslake.errors import UsageError
 from campuslake.synth.answer_key import (
     CLEAN_SCHEMA,
     DUPLICATE,
@@ -520,9 +521,10 @@ class _People:
     def enroll(self, n: int, *, latin1_only: bool, rng: np.random.Generator) -> np.ndarray:
         """Create `n` new people; with `latin1_only` their names are all Latin-1 encodable."""
         if self.count + n > self.capacity:
-            raise ValueError(
-                f"not enough distinct 6-digit employee ids for {self.count + n} people; "
-                "use fewer rows, more files or a higher repeat_rate"
+            raise UsageError(
+                f"these exports would need more than the {self.capacity:,} distinct people that "
+                "6-digit employee ids allow (a person answers again only in a later file, and not "
+                "in the v2 form after the v1 one): ask for fewer rows, more files or --schema v2"
             )
         p = np.arange(self.count, self.count + n)
         self.count += n
@@ -1004,14 +1006,14 @@ def _clear_previous_generation(out_dir: Path) -> None:
 
 def _check_arguments(rows: int, files: int, schema: str, rates: dict[str, float]) -> None:
     if rows < 0 or files < 1:
-        raise ValueError(f"need rows >= 0 and files >= 1, got rows={rows}, files={files}")
+        raise UsageError(f"need rows >= 0 and files >= 1, got rows={rows}, files={files}")
     if schema not in SCHEMAS:
-        raise ValueError(f"schema must be one of {', '.join(SCHEMAS)}, got {schema!r}")
+        raise UsageError(f"schema must be one of {', '.join(SCHEMAS)}, got {schema!r}")
     for name, rate in rates.items():
         if not 0.0 <= rate <= 1.0:
-            raise ValueError(f"{name} must be between 0 and 1, got {rate}")
+            raise UsageError(f"{name} must be between 0 and 1, got {rate}")
     if sum(rates.values()) >= 1.0:
-        raise ValueError(
+        raise UsageError(
             f"bad_rate + dup_rate + repeat_rate must stay below 1, got {sum(rates.values())}"
         )
 
@@ -1048,10 +1050,14 @@ def generate_alumni(
     rng = np.random.Generator(np.random.PCG64(seed))
     renderer = _Renderer(vocab, rng)
     people = _People(min(rows, MAX_EMPLOYEE_ID - MIN_EMPLOYEE_ID + 1), vocab, rng)
-    written = _write_data_files(
-        out_dir, quotas, schema=schema, file_mess=file_mess, people=people, renderer=renderer,
-        rng=rng, progress=progress,
-    )
+    try:
+        written = _write_data_files(
+            out_dir, quotas, schema=schema, file_mess=file_mess, people=people, renderer=renderer,
+            rng=rng, progress=progress,
+        )
+    except UsageError:  # no half a generation left behind to be ingested by mistake
+        _clear_previous_generation(out_dir)
+        raise
     entries = [w.entry for w in written]
     layouts = [w.layout for w in written]
     rejected = _write_rejected_files(out_dir, renderer, rng) if bad_files else []

@@ -18,13 +18,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import run_cli
-
 from campuslake.config import load_settings
 from campuslake.synth import generate_alumni
 from campuslake.synth.names import FIRST_NAMES, LAST_NAMES
 from campuslake.validate.headers import match_header
 from campuslake.validate.reasons import FileReason, RowReason
+from conftest import run_cli
 
 SETTINGS = load_settings()
 CONTRACT = SETTINGS.dataset("alumni")

@@ -1055,7 +1055,7 @@ def generate_alumni(
             out_dir, quotas, schema=schema, file_mess=file_mess, people=people, renderer=renderer,
             rng=rng, progress=progress,
         )
-    except UsageError:  # no half a generation left behind to be ingested by mistake
+    except BaseException:  # whatever stopped it, no half a generation is left to be ingested
         _clear_previous_generation(out_dir)
         raise
     entries = [w.entry for w in written]

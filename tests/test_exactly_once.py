@@ -157,14 +157,14 @@ def test_a_failing_run_stops_parsing_the_files_after_it(v2_exports, tmp_path, mo
     parsed, second_started, failed = [], threading.Event(), threading.Event()
     real_parse = pipeline.BatchProcessor.parse
 
-    def parse(self, batch):
+    def parse(self, batch, ready=None):
         parsed.append(batch["file_name"])
         if len(parsed) > 1:  # the file being parsed when the first batch fails finishes parsing
             second_started.set()
             assert failed.wait(60)
-        return real_parse(self, batch)
+        return real_parse(self, batch, ready)
 
-    def finish(self, parsed_batch, engine=None):
+    def finish(self, parsed_batch, engine=None, sliced=None):
         assert second_started.wait(60)  # the batch fails while the next file is being parsed
         failed.set()
         raise RuntimeError("the engine failed")

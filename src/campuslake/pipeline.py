@@ -9,13 +9,14 @@ duplicates nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
@@ -31,13 +32,14 @@ from campuslake.lake.catalog import utc_now
 from campuslake.lake.delta import CuratedTables
 from campuslake.lake.lake import Lake
 from campuslake.lake.zones import archive_path, landing_dir, landing_path, raw_dir
-from campuslake.transform.dedup import batch_status_sql, duplicate_lines_sql, latest_by_key_sql
+from campuslake.transform.dedup import (SEEN_TABLE, batch_status_sql, duplicate_lines_sql, earlier_slices_sql,
+                                         latest_by_key_sql)
 from campuslake.sqltext import sql_identifier, sql_literal
 from campuslake.transform.normalize import phone_e164_python
 from campuslake.validate.contract_sql import (classify_sql, phone_candidates_sql, prepared_positions,
                                                raw_cell_columns)
 from campuslake.validate.headers import HeaderMatch, match_header, normalize_header
-from campuslake.validate.quarantine import EXPORT_COLUMNS, EXPORT_ORIGIN, quarantine_file, write_quarantine_rows
+from campuslake.validate.quarantine import EXPORT_COLUMNS, EXPORT_ORIGIN, QuarantineRowsWriter, quarantine_file
 from campuslake.validate.reasons import FileReason, RowReason
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,10 @@ SMALL_FILE_BYTES = 32 << 20
 kept in memory for the engine and they are loaded side by side, one single-threaded engine each.
 Larger ones stream through the raw zone and are loaded one at a time on all the engine's threads,
 which a batch of that size keeps busy; side by side they only cost memory (docs/decisions.md)."""
+SLICE_ROWS = 1 << 20
+"""a file streamed through the raw zone is cut into parts of about this many rows, validated and
+loaded one after the other while the parse goes on: the engine holds one part, never the whole
+file, and starts on a large file before it is read through (docs/decisions.md)"""
 ProgressCallback = Callable[[str, int, int], None]
 """progress(description, completed, total): called as batches move through the run"""
 
@@ -155,6 +161,17 @@ class ParsedBatch:
     unwritten: pa.Table | None = None
     """rows kept in memory that write_raw has still to put in the raw zone"""
     schema: pa.Schema | None = None
+    parts: queue.SimpleQueue[RawPart | BaseException] | None = None
+    """rows streamed to the raw zone instead: its parts, handed over as each is written, or what
+    stopped the parse (a FileRejected rejects the batch)"""
+
+
+@dataclass(frozen=True)
+class RawPart:
+    """One part of a batch's rows in the raw zone."""
+
+    path: str
+    last: bool
 
 
 class BatchProcessor:
@@ -175,10 +192,25 @@ class BatchProcessor:
         self._run_file_rows = 0
         self._has_run_rows = False
 
-    def parse(self, batch: dict[str, Any]) -> ParsedBatch:
+    def parse(self, batch: dict[str, Any], ready: Future[ParsedBatch] | None = None) -> ParsedBatch:
         """Read the landed file: its rows are kept in memory for the engine (write_raw puts them
         in the raw zone afterwards) or, when the budget has no room, streamed to the raw zone.
-        Touches neither the engines nor the catalog, so files are parsed while engines load others."""
+        Touches neither the engines nor the catalog, so files are parsed while engines load others.
+
+        `ready` gets the parsed batch as soon as the engine can start on it: once read, or, for
+        rows streamed to the raw zone, when streaming starts (the engine then takes the parts
+        as they are written).
+        """
+        try:
+            parsed = self._parse(batch, ready)
+        except BaseException as exc:
+            _settle(ready, error=exc)
+            raise
+        _settle(ready, parsed)
+        return parsed
+
+    def _parse(self, batch: dict[str, Any], ready: Future[ParsedBatch] | None) -> ParsedBatch:
+        parsed: ParsedBatch | None = None
         source = landing_path(self.dataset, batch["sha256"])
         if not self.lake.storage.exists(source):  # re-processing a settled batch: read the archive
             source = archive_path(self.dataset, batch["sha256"])
@@ -197,54 +229,115 @@ class BatchProcessor:
                                    f"columns mean the same contract column twice: {', '.join(match.ambiguous)}",
                                    line=fmt.header_line)
             parsed = ParsedBatch(batch, source, fmt, match)
-            self._read_rows(parsed, iter(rows))
+            self._read_rows(parsed, iter(rows), lambda: _settle(ready, parsed))
         except FileRejected as rejected:
+            if parsed is not None and parsed.parts is not None:  # handed over: the engine rejects it
+                parsed.parts.put(rejected)
+                return parsed
             return ParsedBatch(batch, source, rejected=rejected)
+        except BaseException as exc:
+            if parsed is not None and parsed.parts is not None:
+                parsed.parts.put(exc)  # the engine waiting for the next part fails with it
+            raise
         return parsed
 
-    def finish(self, parsed: ParsedBatch, engine: Engine | None = None) -> BatchOutcome:
+    def finish(self, parsed: ParsedBatch, engine: Engine | None = None,
+               sliced: Callable[[int], None] | None = None) -> BatchOutcome:
         """Validate, normalize, deduplicate and load a parsed batch (the engine's part), on
-        `engine` (default: the run's engine; batches may be loaded side by side, each on its own)."""
+        `engine` (default: the run's engine; batches may be loaded side by side, each on its own).
+        `sliced(rows)`: called after each slice but the last of a file read in slices, with the
+        rows loaded so far."""
         if parsed.rejected is not None:
             with self._shared:
                 return self._reject(parsed.batch, parsed.source, parsed.rejected)
-        engine = engine or self.engine
-        batch, fmt, match = parsed.batch, parsed.fmt, parsed.match
-        assert fmt is not None and match is not None
-        if parsed.rows is not None:
-            engine.register("raw_batch_file", parsed.rows)
-        else:
-            engine.register_parquet("raw_batch_file", self.lake.storage, [parsed.raw_file])
         try:
-            return self._finish(parsed, engine, batch, fmt, match)
+            return self._finish(parsed, engine or self.engine, sliced)
         finally:
-            if parsed.rows is not None:
-                engine.unregister("raw_batch_file")
             self.held.let_go(parsed, rows=True)
 
-    def _finish(self, parsed: ParsedBatch, engine: Engine, batch: dict[str, Any], fmt: SourceFormat,
-                match: HeaderMatch) -> BatchOutcome:
+    def _finish(self, parsed: ParsedBatch, engine: Engine, sliced: Callable[[int], None] | None) -> BatchOutcome:
+        batch, fmt, match = parsed.batch, parsed.fmt, parsed.match
+        assert fmt is not None and match is not None
         cells = [f"{sql_identifier(h)} AS c{j}" for j, h in enumerate(fmt.header)]
         cells += [f"{sql_identifier(present_column(fmt.header[j]))} AS q{j}" for j in prepared_positions(match)]
-        engine.execute(f"CREATE OR REPLACE TEMP VIEW raw_batch AS SELECT _source_line, _raw_line, "
-                       f"_field_count, {', '.join(cells)} FROM raw_batch_file")
         # A fixed quarantine export carries our reason columns: expected, so not worth a warning.
         extra = [h for h in match.extra if normalize_header(h) not in EXPORT_COLUMNS]
         warnings = [f"extra columns kept in raw only: {', '.join(extra)}"] if extra else []
-        outcome = BatchOutcome(batch["batch_id"], batch["file_name"], "loaded", rows_in=parsed.rows_in,
-                               warnings=warnings)
-        self._classify(engine, fmt, match)
-        self._load(engine, batch, fmt, outcome)
+        outcome = BatchOutcome(batch["batch_id"], batch["file_name"], "loaded", warnings=warnings)
+        quarantine = QuarantineRowsWriter(self.lake, self.dataset, batch["batch_id"], fmt.header)
+        written: list[tuple[str, int]] = []  # curated data files and their rows, committed together
+        replay_of = None
+        slices = self._slices(parsed, engine)
+        try:
+            for index, last in enumerate(slices):
+                engine.execute(f"CREATE OR REPLACE TEMP VIEW raw_batch AS SELECT _source_line, _raw_line, "
+                               f"_field_count, {', '.join(cells)} FROM raw_batch_file")
+                self._classify(engine, fmt, match)
+                if not (index == 0 and last):  # a file read in slices: a row may repeat an earlier slice's
+                    for statement in earlier_slices_sql("batch_rows", self.contract.key, first=index == 0, last=last):
+                        engine.execute(statement)
+                if index == 0:
+                    replay_of = self._replay_of(engine, fmt)
+                written.append(self._load_slice(engine, batch, fmt, outcome, quarantine))
+                if sliced and not last:
+                    sliced(outcome.rows_valid + outcome.rows_quarantined + outcome.rows_duplicate)
+        except FileRejected as rejected:  # the file turned out unreadable past the slices loaded
+            quarantine.abort()
+            # the batch is rejected whole: its rows of this or an earlier attempt go (the parse is done)
+            for path in [*(data_file for data_file, _rows in written), quarantine.path,
+                         raw_dir(self.dataset, batch["batch_id"])]:
+                self.lake.storage.delete(path)
+            engine.execute(f"DROP TABLE IF EXISTS {SEEN_TABLE}")
+            with self._shared:
+                return self._reject(batch, parsed.source, rejected)
+        except BaseException:
+            quarantine.abort()
+            raise
+        finally:
+            slices.close()
+        outcome.rows_in = parsed.rows_in  # counted by the parse, done with the last slice
+        with self._shared:  # the catalog's quarantine index, one commit at a time to the table, then the run's rows
+            quarantine.close()
+            # One Delta commit adds the batch's files and removes its rows of any earlier attempt,
+            # so a batch run twice is there once.
+            self.curated.commit_files(self.dataset, [data_file for data_file, _rows in written],
+                                      replace_batch=batch["batch_id"],
+                                      metadata={"campuslake.batch_id": batch["batch_id"]})
+            for data_file, rows in written:
+                if rows:
+                    self._collect_run_rows(data_file, rows)
         outcome.source = dict(encoding=fmt.encoding, delimiter=fmt.delimiter, extra_columns=match.extra,
-                              blank_lines=fmt.blank_lines, replay_of=self._replay_of(engine, fmt))
+                              blank_lines=fmt.blank_lines, replay_of=replay_of)
         return outcome
 
+    def _slices(self, parsed: ParsedBatch, engine: Engine) -> Iterator[bool]:
+        """Register the batch's rows as `raw_batch_file`, slice after slice (rows held in memory
+        are one slice; the raw zone's parts come as the parse writes them); yields whether the
+        slice is the last."""
+        if parsed.rows is not None:
+            engine.register("raw_batch_file", parsed.rows)
+            try:
+                yield True
+            finally:
+                engine.unregister("raw_batch_file")
+            return
+        assert parsed.parts is not None
+        while True:
+            part = parsed.parts.get()
+            if isinstance(part, BaseException):
+                raise part
+            engine.register_parquet("raw_batch_file", self.lake.storage, [part.path])
+            yield part.last
+            if part.last:
+                return
+
     # --- stages -----------------------------------------------------------------------------
-    def _read_rows(self, parsed: ParsedBatch, rows: Iterator[pa.RecordBatch]) -> None:
+    def _read_rows(self, parsed: ParsedBatch, rows: Iterator[pa.RecordBatch], hand_over: Callable[[], None]) -> None:
         """Take the parsed rows (cells as strings, the line, the field count and the batch's
         lineage) into memory while the budget has room: an engine that scans Arrow in place starts
-        on them at once, and write_raw puts them in the raw zone after. A file the budget cannot
-        hold is streamed to the raw zone here, and the engine reads it from there."""
+        on them at once, and write_raw puts them in the raw zone after. A large file, or one the
+        budget cannot hold, is streamed to the raw zone here in parts, handed over (`hand_over`)
+        before the first is written, and the engine reads them from there."""
         batch, fmt, match = parsed.batch, parsed.fmt, parsed.match
         assert fmt is not None and match is not None
         parsed.raw_file = f"{raw_dir(self.dataset, batch['batch_id'])}/part-0.parquet"
@@ -270,8 +363,8 @@ class BatchProcessor:
                     kept.append(record_batch)
                     parsed.held += record_batch.nbytes
                     continue
-                # no room: this file goes to the raw zone now, and the engine reads it from there
-                self._write_file(parsed, itertools.chain(kept, [record_batch], map(with_lineage, rows)))
+                # a large file, or no room: the rows go to the raw zone now, and the engine reads them there
+                self._stream_parts(parsed, itertools.chain(kept, [record_batch], map(with_lineage, rows)), hand_over)
                 kept.clear()
                 self.held.let_go(parsed)
                 return
@@ -283,6 +376,33 @@ class BatchProcessor:
         table = pa.Table.from_batches(kept, parsed.schema)
         parsed.rows = parsed.unwritten = pa.Table.from_batches(
             table.to_batches(max_chunksize=RAW_ROW_GROUP_ROWS), parsed.schema)
+
+    def _stream_parts(self, parsed: ParsedBatch, batches: Iterator[pa.RecordBatch],
+                      hand_over: Callable[[], None]) -> None:
+        """Write the rows to the raw zone in parts of SLICE_ROWS rows, each handed over once
+        written; a part is the last when no row follows it (a header and no rows: one empty part)."""
+        directory = raw_dir(self.dataset, parsed.batch["batch_id"])
+        self.lake.storage.delete(directory)
+        parsed.parts = queue.SimpleQueue()
+        hand_over()
+        written: RawPart | None = None
+        record_batch = next(batches, None)
+        assert parsed.schema is not None
+        for index in itertools.count():
+            if written is not None:
+                if record_batch is None:
+                    break
+                parsed.parts.put(written)  # rows follow: not the last
+            path, rows = f"{directory}/part-{index}.parquet", 0
+            with self.lake.storage.open_output(path) as out, \
+                    pq.ParquetWriter(out, parsed.schema, **RAW_PARQUET) as writer:
+                while record_batch is not None and rows < SLICE_ROWS:
+                    writer.write_batch(record_batch, row_group_size=RAW_ROW_GROUP_ROWS)
+                    rows += record_batch.num_rows
+                    record_batch = next(batches, None)
+            written = RawPart(path, last=False)
+        assert written is not None
+        parsed.parts.put(dataclasses.replace(written, last=True))
 
     def write_raw(self, parsed: ParsedBatch) -> None:
         """Write rows parse kept in memory to the raw zone (the engine may be loading them already)."""
@@ -331,40 +451,34 @@ class BatchProcessor:
         engine.execute(f"UPDATE batch_rows SET _status = 'duplicate' "
                        f"WHERE _source_line IN ({duplicate_lines_sql('batch_rows', columns)})")
 
-    def _load(self, engine: Engine, batch: dict[str, Any], fmt: SourceFormat, outcome: BatchOutcome) -> None:
+    def _load_slice(self, engine: Engine, batch: dict[str, Any], fmt: SourceFormat, outcome: BatchOutcome,
+                    quarantine: QuarantineRowsWriter) -> tuple[str, int]:
+        """Count a slice's rows into `outcome`, write its quarantined rows and its valid ones: a
+        curated data file, committed with the batch's others. Returns the file and its rows."""
         counts = {r["_status"]: r["n"] for r in engine.rows(
             "SELECT _status, count(*) AS n FROM batch_rows GROUP BY _status")}
-        outcome.rows_valid = counts.get("valid", 0)
-        outcome.rows_quarantined = counts.get("quarantined", 0)
-        outcome.rows_duplicate = counts.get("duplicate", 0)
+        outcome.rows_valid += counts.get("valid", 0)
+        outcome.rows_quarantined += counts.get("quarantined", 0)
+        outcome.rows_duplicate += counts.get("duplicate", 0)
         lineage = (f"{sql_literal(batch['batch_id'])} AS _batch_id, {sql_literal(batch['file_name'])} AS "
                    f"_source_file, _source_line, TIMESTAMPTZ {sql_literal(batch['landed_at'].isoformat())} "
                    f"AS _ingested_at")
-        if outcome.rows_quarantined:
+        if counts.get("quarantined"):
             reason_counts = {r["code"]: r["n"] for r in engine.rows(
                 "SELECT reason.code AS code, count(*) AS n FROM (SELECT unnest(_reasons) AS reason "
                 "FROM batch_rows WHERE _status = 'quarantined') GROUP BY 1")}
             cells = ", ".join(f"c{j} AS {sql_identifier(h)}" for j, h in enumerate(fmt.header))
-            quarantined = engine.reader(f"""
+            quarantine.write(engine.reader(f"""
                 SELECT {lineage}, _raw_line, {cells}, _reasons,
                     array_to_string(list_transform(_reasons, lambda x: x.code), ';') AS _reason_codes,
                     array_to_string(list_transform(_reasons, lambda x: x.message), '; ') AS _reason
-                FROM batch_rows WHERE _status = 'quarantined' ORDER BY _source_line""")
-            with self._shared:  # the catalog's quarantine index
-                write_quarantine_rows(self.lake, self.dataset, batch["batch_id"], quarantined, fmt.header,
-                                      reason_counts)
+                FROM batch_rows WHERE _status = 'quarantined' ORDER BY _source_line"""), reason_counts)
         columns = ", ".join(sql_identifier(c.name) for c in self.contract.columns)
         valid = f"SELECT {columns}, {lineage} FROM batch_rows WHERE _status = 'valid'"
-        # The engine writes the file (in parallel where it can); one Delta commit adds it and
-        # removes the batch's rows of any earlier attempt, so a batch run twice is there once.
         data_file = self.curated.new_data_file(self.dataset)
-        engine.write_parquet(valid, self.lake.storage, data_file)
+        engine.write_parquet(valid, self.lake.storage, data_file)  # in parallel where the engine can
         engine.execute("DROP TABLE batch_rows")
-        with self._shared:  # one commit at a time to the table, then the run's rows
-            self.curated.commit_files(self.dataset, [data_file], replace_batch=batch["batch_id"],
-                                      metadata={"campuslake.batch_id": batch["batch_id"]})
-            if outcome.rows_valid:
-                self._collect_run_rows(data_file, outcome.rows_valid)
+        return data_file, counts.get("valid", 0)
 
     def _collect_run_rows(self, data_file: str, rows: int) -> None:
         """Remember this run's curated files; whenever more than REDUCE_EVERY_ROWS rows have piled
@@ -492,17 +606,22 @@ def _load_batches(processor: BatchProcessor, lake: Lake, dataset: str, pending: 
     done = 0
     lock = threading.Lock()
 
-    def load(parsing: Future[ParsedBatch], name: str) -> BatchOutcome:
+    def load(ready: Future[ParsedBatch], name: str) -> BatchOutcome:
         nonlocal done
         try:
-            parsed = parsing.result()
+            parsed = ready.result()
             engine = free.get()
+
+            def sliced(rows: int) -> None:
+                if progress:
+                    progress(f"{name}: {rows:,} rows", done, len(pending))
+
             try:
-                outcome = processor.finish(parsed, engine)
+                outcome = processor.finish(parsed, engine, sliced)
             finally:
                 free.put(engine)
         except BaseException:
-            for queued in [*parses, *loads]:  # at once: a failed run parses and loads no more files
+            for queued in [*readies, *parses, *loads]:  # at once: a failed run parses and loads no more files
                 queued.cancel()
             raise
         with lock:
@@ -520,20 +639,21 @@ def _load_batches(processor: BatchProcessor, lake: Lake, dataset: str, pending: 
     parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="campuslake-parse")
     loading = ThreadPoolExecutor(max_workers=len(loaders), thread_name_prefix="campuslake-load")
     parses: list[Future[ParsedBatch]] = []
+    readies: list[Future[ParsedBatch]] = [Future() for _ in pending]  # set by the parse: see parse()
     loads: list[Future[BatchOutcome]] = []
     try:
         # A file's raw zone is written right after its parse, except for the first files, one per
         # engine: those are all parsed first, so no engine waits on a write (~0.15 s a file).
         writes = []
         for i, batch in enumerate(pending):
-            parses.append(parser.submit(_timed, "parse", batch, processor.parse, batch))
+            parses.append(parser.submit(_timed, "parse", batch, processor.parse, batch, readies[i]))
             if i + 1 >= len(loaders):
                 for k in range(len(writes), len(parses)):
                     writes.append(parser.submit(_timed, "raw zone", pending[k],
                                                 lambda f=parses[k]: processor.write_raw(f.result())))
         archiving = [*writes, *(parser.submit(_timed, "archive", batch, archive_landed_file, lake.storage,
                                               dataset, batch["sha256"]) for batch in pending)]
-        loads += [loading.submit(load, parsed, batch["file_name"]) for parsed, batch in zip(parses, pending, strict=True)]
+        loads += [loading.submit(load, ready, batch["file_name"]) for ready, batch in zip(readies, pending, strict=True)]
         outcomes = [future.result() for future in loads]
         for written in archiving:
             written.result()  # a failure to write the raw zone or archive fails the run
@@ -551,6 +671,21 @@ def _load_batches(processor: BatchProcessor, lake: Lake, dataset: str, pending: 
 
 
 _T = TypeVar("_T")
+
+
+def _settle(ready: Future[ParsedBatch] | None, parsed: ParsedBatch | None = None, *,
+            error: BaseException | None = None) -> None:
+    """Give `ready` its batch or its error, once: a settled one, or one a failing run has
+    cancelled, is left as it is."""
+    if ready is None or ready.done():
+        return
+    try:
+        if error is not None:
+            ready.set_exception(error)
+        else:
+            ready.set_result(parsed)  # type: ignore[arg-type]
+    except InvalidStateError:  # cancelled meanwhile
+        pass
 
 
 def _timed(step: str, batch: dict[str, Any], work: Callable[..., _T], *args: Any) -> _T:

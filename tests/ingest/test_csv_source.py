@@ -276,6 +276,23 @@ def test_binary_file_is_rejected_as_not_text(tmp_path: Path, data: bytes) -> Non
     assert rejected(tmp_path, data) == FileReason.NOT_TEXT
 
 
+@pytest.mark.parametrize("chunk_bytes", [7, 1 << 20], ids=["chunks-of-7-bytes", "one-chunk"])
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_that_turns_bad_further_on_is_rejected_at_its_line(tmp_path: Path, monkeypatch, encoding: str,
+                                                                  chunk_bytes: int) -> None:
+    """UTF-16 is recognized by its first bytes; a lone surrogate on line 42 is found as the rows
+    are read, and rejects the file with the line, not a crash."""
+    monkeypatch.setattr(csv_source, "CHUNK_BYTES", chunk_bytes)
+    good = "id,name\n" + "".join(f"{i},Zoë Peña\n" for i in range(40))
+    surrogate = {"utf-16": b"\x00\xd8", "utf-16-le": b"\x00\xd8", "utf-16-be": b"\xd8\x00"}[encoding]
+    data = good.encode(encoding) + surrogate + "x,y\n".encode("utf-16-le" if encoding != "utf-16-be" else encoding)
+    with pytest.raises(FileRejected) as info:
+        source, batches = read(tmp_path, data)
+    assert info.value.reason == FileReason.BAD_ENCODING
+    assert info.value.line == 42
+    assert "UTF-16" in info.value.message and "export the file again" in info.value.message
+
+
 # --- chunked reading against the csv module -------------------------------------------------
 
 PIECES = ["a", "B", "é", "Ñ", "z", " ", ",", ";", "|", "\t", '"', "\n", "\r\n", "1"]

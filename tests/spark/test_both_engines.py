@@ -18,8 +18,10 @@ ENGINES = ("duckdb", "spark")
 def lakes(tmp_path_factory: pytest.TempPathFactory, spark_session: Any) -> dict[str, tuple[Path, dict[str, Any]]]:
     """Each engine's lake after ingesting the same exports (bad rows, duplicates, repeats, rejected
     files) in the same order and running once, folding the current rows' ranking after every
-    batch as a long run does; with the run's accounting."""
+    batch as a long run does, and reading each file in slices as a large one is (duplicates of
+    an earlier slice's rows included); with the run's accounting."""
     from campuslake import pipeline
+    from campuslake.ingest import csv_source
     from campuslake.config import load_settings
     from campuslake.engines.duckdb import DuckDBEngine
     from campuslake.engines.spark import SparkEngine
@@ -41,6 +43,9 @@ def lakes(tmp_path_factory: pytest.TempPathFactory, spark_session: Any) -> dict[
             engine = DuckDBEngine() if name == "duckdb" else SparkEngine(session=spark_session)
             with engine, pytest.MonkeyPatch.context() as patch:
                 patch.setattr(pipeline, "REDUCE_EVERY_ROWS", 500)
+                patch.setattr(pipeline, "SMALL_FILE_BYTES", 0)
+                patch.setattr(pipeline, "SLICE_ROWS", 400)
+                patch.setattr(csv_source, "CHUNK_BYTES", 16 << 10)
                 run = run_pending(lake, "alumni", engine=engine).as_dict()
         finally:
             lake.close()

@@ -196,10 +196,22 @@ def _utf8_chunks(storage: LakeStorage, relative: str, encoding: str) -> Iterator
             if head:
                 yield head.removeprefix(codecs.BOM_UTF8)
             return
+        # UTF-16 is told by its first bytes, not checked through like UTF-8: a fault further on
+        # shows here, at the line it is on.
         decoder = codecs.getincrementaldecoder(encoding)()
-        for chunk in _read_chunks(stream):
-            yield decoder.decode(chunk).encode("utf-8")
-        yield decoder.decode(b"", final=True).encode("utf-8")
+        lines = 1
+        try:
+            for chunk in _read_chunks(stream):
+                text = decoder.decode(chunk)
+                lines += text.count("\n")
+                yield text.encode("utf-8")
+            yield decoder.decode(b"", final=True).encode("utf-8")
+        except UnicodeDecodeError as exc:
+            lines += exc.object[:exc.start].decode(exc.encoding, errors="replace").count("\n")
+            raise FileRejected(FileReason.BAD_ENCODING,
+                               f"bytes that are not {encoding.upper()} text ({exc.reason}): export the file "
+                               f"again, as UTF-8 if the tool allows",
+                               line=lines) from exc
 
 
 def _parse_header(text: str) -> tuple[str, list[str]]:

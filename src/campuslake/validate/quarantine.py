@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +25,46 @@ EXPORT_COLUMNS = (EXPORT_REASON_CODES, EXPORT_REASON, EXPORT_ORIGIN, EXPORT_RAW_
 HEADER_METADATA_KEY = b"campuslake.source_header"
 
 
-def write_quarantine_rows(lake: Lake, dataset: str, batch_id: str, rows: pa.RecordBatchReader,
-                          header: list[str], reason_counts: dict[str, int]) -> int:
-    """Write a batch's quarantined rows to quarantine/ and index them; returns the row count."""
-    path = quarantine_rows_path(dataset, batch_id)
-    count = 0
-    schema = rows.schema.with_metadata({HEADER_METADATA_KEY: json.dumps(header).encode()})
-    with lake.storage.open_output(path) as out, pq.ParquetWriter(out, schema, compression="zstd") as writer:
+class QuarantineRowsWriter:
+    """A batch's quarantined rows, written to quarantine/ as they come (a file read in slices
+    brings them slice after slice) and indexed once the batch is done: `close`, or `abort`,
+    which leaves nothing behind."""
+
+    def __init__(self, lake: Lake, dataset: str, batch_id: str, header: list[str]) -> None:
+        self._lake, self._dataset, self._batch_id, self._header = lake, dataset, batch_id, header
+        self.path = quarantine_rows_path(dataset, batch_id)
+        self.rows = 0
+        self.reason_counts: Counter[str] = Counter()
+        self._files = ExitStack()
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, rows: pa.RecordBatchReader, reason_counts: dict[str, int]) -> None:
+        schema = rows.schema.with_metadata({HEADER_METADATA_KEY: json.dumps(self._header).encode()})
+        if self._writer is None:
+            out = self._files.enter_context(self._lake.storage.open_output(self.path))
+            self._writer = self._files.enter_context(pq.ParquetWriter(out, schema, compression="zstd"))
         for batch in rows:
-            count += batch.num_rows
-            writer.write_batch(batch.replace_schema_metadata(schema.metadata))
-    lake.catalog.index_quarantine(batch_id=batch_id, dataset=dataset, kind="rows", path=path,
-                                  rows=count, reason_counts=reason_counts)
-    return count
+            self.rows += batch.num_rows
+            self._writer.write_batch(batch.replace_schema_metadata(schema.metadata))
+        self.reason_counts.update(reason_counts)
+
+    def close(self) -> None:
+        """Finish the file and index it (when any row was written)."""
+        if self._writer is None:
+            return
+        self._files.close()
+        self._lake.catalog.index_quarantine(batch_id=self._batch_id, dataset=self._dataset, kind="rows",
+                                            path=self.path, rows=self.rows, reason_counts=dict(self.reason_counts))
+
+    def abort(self) -> None:
+        """Drop what was written: the file never appears under its name, nothing is indexed."""
+        if self._writer is None:
+            return
+        abandoned = RuntimeError("quarantine rows abandoned")
+        self._files.__exit__(type(abandoned), abandoned, None)
+        self._writer = None
+        if not self._lake.storage.is_local:  # an object store keeps what the stream had sent
+            self._lake.storage.delete(self.path)
 
 
 def quarantine_file(lake: Lake, dataset: str, batch: dict[str, Any], reason: str, source: str) -> str:

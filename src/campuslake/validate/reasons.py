@@ -25,6 +25,7 @@ class FileReason(StrEnum):
 
     EMPTY_FILE = "empty_file"
     NOT_TEXT = "not_text"
+    BAD_ENCODING = "bad_encoding"
     BAD_COMPRESSION = "bad_compression"
     NO_HEADER = "no_header"
     MISSING_REQUIRED_COLUMNS = "missing_required_columns"

@@ -276,6 +276,24 @@ def test_binary_file_is_rejected_as_not_text(tmp_path: Path, data: bytes) -> Non
     assert rejected(tmp_path, data) == FileReason.NOT_TEXT
 
 
+@pytest.mark.parametrize("chunk_bytes", [5, 1 << 20], ids=["chunks-of-5-bytes", "one-chunk"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_lines_ended_by_a_lone_cr_read_like_lf_ones(tmp_path: Path, monkeypatch, encoding: str,
+                                                      chunk_bytes: int) -> None:
+    """Excel's "CSV (Macintosh)" ends lines with '\r' alone: the same rows and lines as with '\n'
+    (a quoted line end included), where a '\r' in a '\n'-ended file stays a character."""
+    monkeypatch.setattr(csv_source, "CHUNK_BYTES", chunk_bytes)
+    lf = 'id,name,city\n1,José Peña,Cebú\n2,"Zoë\nÆrø",Dávao\n\n3,Ana,Iloilo\n'
+    _, want = read(tmp_path / "lf", lf.encode(encoding))
+    source, got = read(tmp_path / "cr", lf.replace("\n", "\r").encode(encoding))
+    assert source.header == ["id", "name", "city"]
+    assert cells(got, 3) == cells(want, 3) == [["1", "José Peña", "Cebú"], ["2", "Zoë\nÆrø", "Dávao"],
+                                              ["3", "Ana", "Iloilo"]]
+    assert lines(got) == lines(want) == [2, 3, 6]
+    _, kept = read(tmp_path / "plain", "id,name\n1,a\rb\n".encode(encoding))
+    assert cells(kept, 2) == [["1", "a\rb"]]
+
+
 @pytest.mark.parametrize("chunk_bytes", [7, 1 << 20], ids=["chunks-of-7-bytes", "one-chunk"])
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
 def test_utf16_that_turns_bad_further_on_is_rejected_at_its_line(tmp_path: Path, monkeypatch, encoding: str,

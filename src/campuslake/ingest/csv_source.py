@@ -214,6 +214,25 @@ def _utf8_chunks(storage: LakeStorage, relative: str, encoding: str) -> Iterator
                                line=lines) from exc
 
 
+def _mac_line_ends(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Lines ended by a lone '\r' (Excel's "CSV (Macintosh)", classic Mac OS) read as '\n'-ended.
+    The file's start decides: a '\r' followed by anything but '\n', and no '\n' up to the
+    sample's size (elsewhere a lone '\r' is a plain character, see csv_split.c)."""
+    head = b""
+    for chunk in chunks:
+        head += chunk
+        if b"\n" in head or len(head) >= SAMPLE_BYTES:
+            break
+    if b"\n" in head or b"\r" not in head[:-1]:
+        if head:
+            yield head
+        yield from chunks
+        return
+    yield head.replace(b"\r", b"\n")
+    for chunk in chunks:
+        yield chunk.replace(b"\r", b"\n")
+
+
 def _parse_header(text: str) -> tuple[str, list[str]]:
     """(delimiter, header fields as written, trimmed)."""
     counts = {d: _count_outside_quotes(text, d) for d in DELIMITERS}
@@ -297,7 +316,7 @@ def read_csv_source(storage: LakeStorage, relative: str) -> tuple[SourceFormat, 
     """
     encoding, compressed = _detect_encoding(storage, relative)
     source = SourceFormat(encoding=encoding, compressed=compressed)
-    chunks = _utf8_chunks(storage, relative, encoding)
+    chunks = _mac_line_ends(_utf8_chunks(storage, relative, encoding))
     # The header is the first record that is not a blank line (its delimiter is not known yet:
     # a header splits the same way at any delimiter unless a quote in it holds a line end).
     finder = RecordSplitter(",", 0, max_records=1)

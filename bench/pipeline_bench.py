@@ -108,7 +108,7 @@ print(json.dumps({f.stem: pq.ParquetFile(f).metadata.num_rows for f in Path(out)
 # Which SQL statement of a `run` is which stage, by how its text starts.
 STATEMENT_STAGES = (
     ("CREATE OR REPLACE TABLE batch_rows", "`CREATE TABLE batch_rows`: validate + normalize every row"),
-    ("UPDATE batch_rows", "in-batch duplicates (rows sharing a hash, compared by value)"),
+    ("UPDATE batch_rows", "in-batch duplicates (rows sharing a hash, compared by value; a file's slices: by key and hash)"),
     ("SELECT DISTINCT", "`SELECT DISTINCT`: phone spellings SQL cannot decide"),
     ("COPY (SELECT * EXCLUDE (_origin)", "`_current`: latest per key, written to Parquet"),
     ("CREATE OR REPLACE TABLE run_rows", "fold of the run's rows into the latest per key (past 2M rows)"),
@@ -593,7 +593,9 @@ def render(results: Results) -> str:
         lines += [f"### Where the time and memory of `run` go ({title})", "",
                   "From the engines' per-statement log and the RSS samples taken while each statement ran. "
                   "Files up to 32 MiB (the 1M-row set's) are loaded side by side, one single-threaded engine "
-                  "each, larger ones (the 10M-row set's) one at a time on both threads; a statement stage's "
+                  "each, larger ones (the 10M-row set's) one at a time on both threads, a file of more than "
+                  "2^20 rows in slices of that many, each loaded while the next is parsed (its raw zone is "
+                  "written as it is parsed: those seconds are in the parse's); a statement stage's "
                   "seconds are summed over the engines and its share is of all statements' seconds. The parse "
                   "thread's steps are wall seconds on that one thread, summed over the files; they overlap the "
                   "statements, and share the two cores with them.", "",

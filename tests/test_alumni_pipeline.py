@@ -272,3 +272,34 @@ def test_extra_columns_are_kept_in_raw_and_reported(tmp_path):
     raw_rows = pq.read_table(raw).to_pylist()
     assert [(r["Notes"], r["_source_file"], r["_source_line"], r["_batch_id"]) for r in raw_rows] == [
         ("called twice", "export.csv", 2, batch["batch_id"])]
+
+
+def test_control_characters_in_text_are_quarantined_and_spaces_are_not(tmp_path):
+    """A NUL or a C1 control in a name (a tool's stray byte, or Windows-1252's undefined bytes
+    read as Latin-1) is quarantined with its column; a vertical tab is a space, collapsed like
+    any other; an escape in an e-mail or a rating makes a bad address or number already. (A
+    NUL in the file's first 64 KiB makes it binary, as git judges files: the rows come after.)"""
+    fields = ROW.split(",")
+    ordinary = [",".join([str(200000 + i), *fields[1:]]) for i in range(800)]
+    rows = {
+        "nul in name": [fields[0], "An\x00a Cruz", *fields[2:]],
+        "escape in e-mail": [*fields[:6], "ana\x1b@example.edu", *fields[7:]],
+        "c1 in name": [fields[0], "Ana \x91Cruz\x92", *fields[2:]],
+        "vertical tab in name": [fields[0], "Ana\x0bCruz", *fields[2:]],
+        "escape in rating": [*fields[:8], "4\x1b"],
+    }
+    source = tmp_path / "export.csv"
+    source.write_text("\n".join([HEADER, *ordinary, *(",".join(r) for r in rows.values())]) + "\n",
+                      encoding="utf-8")
+    lake = tmp_path / "lake"
+    run_cli(lake, "ingest", "alumni", str(source), check=True)
+    [batch] = run_cli(lake, "run", "--json").json()["batches"]
+    assert (batch["rows_in"], batch["rows_valid"], batch["rows_quarantined"]) == (805, 801, 4)
+    entry = run_cli(lake, "quarantine", "list", "--json").json()[0]
+    assert entry["reasons"] == {"control_character": 2, "bad_email": 1, "bad_type": 1}
+    quarantined = pq.read_table(next((lake / "quarantine").rglob("rows.parquet"))).to_pylist()
+    by_line = {r["_source_line"]: [(x["code"], x["column"]) for x in r["_reasons"]] for r in quarantined}
+    assert by_line == {802: [("control_character", "employee_name")], 803: [("bad_email", "email")],
+                       804: [("control_character", "employee_name")], 806: [("bad_type", "performance_rating")]}
+    kept = [r for r in curated(lake, "alumni").to_pylist() if r["_source_line"] > 801]
+    assert [(r["_source_line"], r["employee_name"]) for r in kept] == [(805, "Ana Cruz")]

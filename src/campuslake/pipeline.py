@@ -271,7 +271,7 @@ class BatchProcessor:
         try:
             for index, last in enumerate(slices):
                 engine.execute(f"CREATE OR REPLACE TEMP VIEW raw_batch AS SELECT _source_line, _raw_line, "
-                               f"_field_count, {', '.join(cells)} FROM raw_batch_file")
+                               f"_field_count, _control_chars, {', '.join(cells)} FROM raw_batch_file")
                 self._classify(engine, fmt, match)
                 if not (index == 0 and last):  # a file read in slices: a row may repeat an earlier slice's
                     for statement in earlier_slices_sql("batch_rows", self.contract.key, first=index == 0, last=last):
@@ -336,8 +336,8 @@ class BatchProcessor:
         """Take the parsed rows (cells as strings, the line, the field count and the batch's
         lineage) into memory while the budget has room: an engine that scans Arrow in place starts
         on them at once, and write_raw puts them in the raw zone after. A large file, or one the
-        budget cannot hold, is streamed to the raw zone here in parts, handed over (`hand_over`)
-        before the first is written, and the engine reads them from there."""
+        budget cannot hold, is streamed to the raw zone here in parts, and the engine reads them
+        from there; a large file is handed over (`hand_over`) before its first part is written."""
         batch, fmt, match = parsed.batch, parsed.fmt, parsed.match
         assert fmt is not None and match is not None
         parsed.raw_file = f"{raw_dir(self.dataset, batch['batch_id'])}/part-0.parquet"
@@ -345,7 +345,8 @@ class BatchProcessor:
                    "_ingested_at": pa.scalar(batch["landed_at"], pa.timestamp("us", tz="UTC"))}
         prepared = [present_column(fmt.header[j]) for j in prepared_positions(match)]
         parsed.schema = pa.schema([("_source_line", pa.int64()), ("_raw_line", pa.string()),
-                                   ("_field_count", pa.int32()), *[(h, pa.string()) for h in fmt.header],
+                                   ("_field_count", pa.int32()), ("_control_chars", pa.int8()),
+                                   *[(h, pa.string()) for h in fmt.header],
                                    *[(name, pa.string()) for name in prepared],
                                    *[(name, value.type) for name, value in lineage.items()]])
 
@@ -363,8 +364,11 @@ class BatchProcessor:
                     kept.append(record_batch)
                     parsed.held += record_batch.nbytes
                     continue
-                # a large file, or no room: the rows go to the raw zone now, and the engine reads them there
-                self._stream_parts(parsed, itertools.chain(kept, [record_batch], map(with_lineage, rows)), hand_over)
+                # a large file, or no room: the rows go to the raw zone now, and the engine reads them
+                # there; a large one is handed over at once, a small one (one part) once written, so
+                # no engine waits on it that could load another file meanwhile
+                self._stream_parts(parsed, itertools.chain(kept, [record_batch], map(with_lineage, rows)),
+                                   hand_over if not small else lambda: None)
                 kept.clear()
                 self.held.let_go(parsed)
                 return

@@ -1,10 +1,12 @@
 """The native record splitter on its own: cells against Python's csv module, present forms
-against a plain-Python reference of the whitespace rule and the null tokens."""
+and control-character flags against a plain-Python reference of the whitespace rule, the null
+tokens and what a control character is."""
 
 from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
@@ -36,9 +38,14 @@ def reference_present(value: str) -> str | None:
     return None if collapsed == value else collapsed
 
 
-def split_values(values: list[str], tokens: list[str] = TOKENS) -> tuple[list[object], list[object]]:
+def reference_control(value: str) -> int:
+    """1 when the value holds a control character (Unicode's Cc: C0, DEL, C1) that is not a space."""
+    return int(any(unicodedata.category(ch) == "Cc" and not ch.isspace() for ch in value))
+
+
+def split_values(values: list[str], tokens: list[str] = TOKENS) -> tuple[list[object], list[object], list[int]]:
     """Write `values` as the second column of a CSV (csv.writer quotes what needs it), split it,
-    and return (cells, present forms) of that column."""
+    and return (cells, present forms) of that column and the records' control flags."""
     text, starts = "", []
     for i, value in enumerate(values):
         out = io.StringIO(newline="")
@@ -47,7 +54,7 @@ def split_values(values: list[str], tokens: list[str] = TOKENS) -> tuple[list[ob
         text += out.getvalue()
     result = RecordSplitter(",", 2, prepare=[1], null_tokens=tokens).split(text.encode(), final=True)
     assert result.lines.to_pylist() == starts
-    return result.cells[1].to_pylist(), result.present[1].to_pylist()
+    return result.cells[1].to_pylist(), result.present[1].to_pylist(), result.controls.to_pylist()
 
 
 piece = st.one_of(st.sampled_from(SPACES), st.sampled_from("aBñÑ0-.,'\"/\u212a"), st.sampled_from(TOKENS[1:]),
@@ -58,11 +65,13 @@ messy = st.lists(piece, max_size=8).map("".join)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(messy, min_size=1, max_size=40))
 @example([" \u00a0 ", "", "\x0b Ana \u2003", "\u2028x\u2029", "a\u3000\u3000b\ufeff", "\ufeff", "a\x1cb",
-          " N/A ", "NULL", "na\u00a0", "-", "UN\u212aNOWN", "Ana  Cruz", "a\r\nb", '"q"'])
+          " N/A ", "NULL", "na\u00a0", "-", "UN\u212aNOWN", "Ana  Cruz", "a\r\nb", '"q"',
+          "An\x07a", "\x1b[0m", "x\x7f", "caf\u0085e", "\u0091quoted\u0092", "\u009f", "\u00a0\u00c2"])
 def test_present_form_is_the_collapsed_cell_or_no_value_for_tokens(values: list[str]) -> None:
-    cells, present = split_values(values)
+    cells, present, controls = split_values(values)
     assert cells == values  # the cell itself is untouched
     assert present == [reference_present(v) for v in values]
+    assert controls == [reference_control(v) for v in values]
     for value in present:
         if value:
             assert value == value.strip() and "  " not in value
@@ -70,8 +79,14 @@ def test_present_form_is_the_collapsed_cell_or_no_value_for_tokens(values: list[
 
 
 def test_non_ascii_null_tokens_are_matched_in_lower_case() -> None:
-    cells, present = split_values(["NINGÚN", " ningún ", "ningun", "Ningún dato"], tokens=["ningún"])
+    cells, present, _ = split_values(["NINGÚN", " ningún ", "ningun", "Ningún dato"], tokens=["ningún"])
     assert present == ["", "", None, None]
+
+
+def test_a_nul_is_a_control_character_and_only_prepared_cells_are_flagged() -> None:
+    result = RecordSplitter(",", 3, prepare=[0, 1]).split(b"1,A\x00na,x\n2,Ana,\x00\n3,\x01,\n", final=True)
+    assert result.controls.to_pylist() == [1, 0, 1]
+    assert result.cells[1].to_pylist() == ["A\x00na", "Ana", "\x01"]
 
 
 @pytest.mark.parametrize("final", [False, True])

@@ -9,6 +9,7 @@ import io
 import json
 import re
 import tempfile
+import unicodedata
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -140,6 +141,8 @@ def reference_clean(cells: dict[str, str]) -> dict[str, object]:
     name = clean_name(cells["employee_name"])
     if not name:
         raise ValueError(RowReason.EMPTY_AFTER_NORMALIZATION)
+    if any(unicodedata.category(ch) == "Cc" and not ch.isspace() for ch in cells["employee_name"]):
+        raise ValueError(RowReason.CONTROL_CHARACTER)
     return {
         "employee_id": int(id_text), "employee_name": name, **vocabulary, "email": email,
         "phone": None if phone is None else "+63" + phone, "performance_rating": int(rating_text),

@@ -32,6 +32,7 @@ DELIMITERS = (",", ";", "\t", "|")
 LINE_COLUMN = "_source_line"
 RAW_LINE_COLUMN = "_raw_line"
 FIELD_COUNT_COLUMN = "_field_count"
+CONTROL_COLUMN = "_control_chars"
 
 
 class FileRejected(Exception):
@@ -258,8 +259,9 @@ def _unique_names(fields: list[str]) -> list[str]:
 
 class CsvRows:
     """The data rows of a file, read as they are iterated (once): record batches of
-    `_source_line`, `_raw_line`, `_field_count`, one string column `cN` per header field and,
-    for the columns given to `prepare`, their present form `pN` (see csv_split.RecordSplitter)."""
+    `_source_line`, `_raw_line`, `_field_count`, `_control_chars` (1 where a prepared cell holds
+    a control character), one string column `cN` per header field and, for the columns given to
+    `prepare`, their present form `pN` (see csv_split.RecordSplitter)."""
 
     def __init__(self, source: SourceFormat, buffer: bytes, start: int, chunks: Iterator[bytes],
                  line: int) -> None:
@@ -280,7 +282,7 @@ class CsvRows:
         source, width = self._source, len(self._source.header)
         splitter = RecordSplitter(source.delimiter, width, line=self._line, prepare=self._prepare,
                                   null_tokens=self._null_tokens)
-        names = [LINE_COLUMN, RAW_LINE_COLUMN, FIELD_COUNT_COLUMN, *[f"c{j}" for j in range(width)],
+        names = [LINE_COLUMN, RAW_LINE_COLUMN, FIELD_COUNT_COLUMN, CONTROL_COLUMN, *[f"c{j}" for j in range(width)],
                  *[f"p{j}" for j in self._prepare]]
         buffer, start = self._buffer, self._start
         for chunk in _iter_with_final(self._chunks):
@@ -292,7 +294,7 @@ class CsvRows:
             splitter.blank_lines = 0
             if len(split.lines):
                 yield pa.RecordBatch.from_arrays(
-                    [split.lines, split.raw_lines, split.field_counts, *split.cells,
+                    [split.lines, split.raw_lines, split.field_counts, split.controls, *split.cells,
                      *[split.present[j] for j in self._prepare]], names=names)
 
 

@@ -7,7 +7,8 @@
  * on, its field count and, when it needed quoting rules or has the wrong number of fields, its
  * raw text. Each cell of a prepared column also gets its "present" form: spaces (every
  * character str.isspace() accepts, and the BOM) trimmed and inner runs collapsed to one ' ';
- * NULL when that is the cell itself, '' when nothing is left or it is a null token.
+ * NULL when that is the cell itself, '' when nothing is left or it is a null token. A record
+ * whose prepared cells hold a control character (C0, DEL or C1, spaces aside) is flagged.
  *
  * Output goes into Arrow string arrays whose buffers the caller allocates: data buffers as
  * large as the input (a column's cells never hold more bytes), offsets and validity for one
@@ -43,6 +44,7 @@ typedef struct {
     cl_strings raw_line;         /* per record: its text, only where quoting or the width was off */
     cl_strings *cells;           /* width columns */
     cl_strings *present;         /* width columns; untouched where prepare[j] is 0 */
+    int8_t *controls;            /* per record: 1 when a prepared cell holds a control character */
 } cl_split;
 
 /* Lookup tables of one cl_split_records call. */
@@ -108,14 +110,22 @@ static void mark(cl_strings *a, int64_t row, int valid) {
     if (valid) a->valid[row >> 3] |= (uint8_t)(1u << (row & 7)); else a->nulls++;
 }
 
-/* Write the present form of cell [p, p + n) as row `row` of `out`. */
-static void prepare_cell(const cl_split *s, const cl_tables *t, cl_strings *out, int64_t row,
-                         const uint8_t *p, int64_t n) {
+/* A control character at p: C0 or DEL, or C1 (U+0080-U+009F, as Latin-1 reads Windows-1252's
+ * undefined bytes), other than those str.isspace() accepts (space_length sees those first). */
+static inline int control_at(const uint8_t *p, const uint8_t *end) {
+    return p[0] < 0x20 || p[0] == 0x7F || (p[0] == 0xC2 && p + 1 < end && p[1] >= 0x80 && p[1] <= 0x9F);
+}
+
+/* Write the present form of cell [p, p + n) as row `row` of `out`; returns whether the cell
+ * holds a control character (the rows' checks quarantine it). */
+static int prepare_cell(const cl_split *s, const cl_tables *t, cl_strings *out, int64_t row,
+                        const uint8_t *p, int64_t n) {
     const uint8_t *end = p + n, *q = p;
+    int control = 0;
     if (n == 0) {  /* an empty cell is no value by itself */
         mark(out, row, 0);
         out->offsets[row + 1] = (int32_t)out->used;
-        return;
+        return 0;
     }
     /* Most cells stand as they are: printable ASCII with single ' ' between words. */
     if (plain(*q)) {
@@ -141,6 +151,7 @@ static void prepare_cell(const cl_split *s, const cl_tables *t, cl_strings *out,
             }
             if (pending_space && dst != start) *dst++ = ' ';
             pending_space = 0;
+            control |= control_at(q, end);
             *dst++ = *q++;
         }
         kept = dst - start;
@@ -156,12 +167,14 @@ static void prepare_cell(const cl_split *s, const cl_tables *t, cl_strings *out,
         mark(out, row, 0);  /* the cell as it is */
     }
     out->offsets[row + 1] = (int32_t)out->used;
+    return control;
 }
 
 /* Commit record `row`: cells, present forms, raw text, line and field count. */
 static void commit_record(cl_split *s, const cl_tables *t, const uint8_t *record, const uint8_t *text_end,
                           int32_t fields, int quoted, int64_t newlines) {
     const int64_t row = s->records;
+    int control = 0;
     for (int32_t j = 0; j < s->width; j++) {
         cl_strings *cells = &s->cells[j];
         mark(cells, row, j < fields);
@@ -170,7 +183,7 @@ static void commit_record(cl_split *s, const cl_tables *t, const uint8_t *record
         cl_strings *present = &s->present[j];
         if (j < fields) {
             int64_t start = cells->offsets[row];
-            prepare_cell(s, t, present, row, cells->data + start, cells->used - start);
+            control |= prepare_cell(s, t, present, row, cells->data + start, cells->used - start);
         } else {
             mark(present, row, 0);
             present->offsets[row + 1] = (int32_t)present->used;
@@ -188,6 +201,7 @@ static void commit_record(cl_split *s, const cl_tables *t, const uint8_t *record
     raw->offsets[row + 1] = (int32_t)raw->used;
     s->lines[row] = s->line;
     s->field_counts[row] = fields;
+    s->controls[row] = (int8_t)control;
     s->records++;
     s->line += newlines;
 }

@@ -41,7 +41,8 @@ class _Split(ctypes.Structure):
                 ("line", ctypes.c_int64), ("max_records", ctypes.c_int64),
                 ("records", ctypes.c_int64), ("blank_lines", ctypes.c_int64),
                 ("lines", ctypes.c_void_p), ("field_counts", ctypes.c_void_p),
-                ("raw_line", _Strings), ("cells", ctypes.POINTER(_Strings)), ("present", ctypes.POINTER(_Strings))]
+                ("raw_line", _Strings), ("cells", ctypes.POINTER(_Strings)), ("present", ctypes.POINTER(_Strings)),
+                ("controls", ctypes.c_void_p)]
 
 
 def _load() -> ctypes.CDLL:
@@ -89,6 +90,8 @@ class Split:
     cells: list[pa.StringArray]
     present: dict[int, pa.StringArray]
     """prepared column -> its present form: NULL = the cell as it is, '' = no value, else the text"""
+    controls: pa.Array
+    """int8: 1 where a prepared cell holds a control character (C0, DEL or C1, spaces aside), else 0"""
 
 
 class RecordSplitter:
@@ -143,7 +146,7 @@ class RecordSplitter:
             raise ValueError("a record or a buffer of records larger than 2 GiB")
         # at most a record per line (and no more than asked for)
         rows = self._state.max_records or buffer.count(b"\n", start) + 1
-        lines, counts = pa.allocate_buffer(8 * rows), pa.allocate_buffer(4 * rows)
+        lines, counts, controls = pa.allocate_buffer(8 * rows), pa.allocate_buffer(4 * rows), pa.allocate_buffer(rows)
         scratch = iter(self._scratch(size))
         raw = _StringsOut(rows, next(scratch))
         cells = [_StringsOut(rows, next(scratch)) for _ in range(self.width)]
@@ -153,7 +156,7 @@ class RecordSplitter:
             *[present[j].struct if j in present else _Strings() for j in range(self.width)])
         state = self._state
         state.records, state.blank_lines = 0, 0
-        state.lines, state.field_counts = lines.address, counts.address
+        state.lines, state.field_counts, state.controls = lines.address, counts.address, controls.address
         state.raw_line = raw.struct
         state.cells, state.present = cell_structs, present_structs
         address = ctypes.cast(ctypes.c_char_p(buffer), ctypes.c_void_p).value or 0  # no copy
@@ -171,7 +174,7 @@ class RecordSplitter:
             split_present = {j: self._other_token_cells(split_cells[j], p) for j, p in split_present.items()}
         return Split(consumed, pa.Array.from_buffers(pa.int64(), n, [None, lines]),
                      pa.Array.from_buffers(pa.int32(), n, [None, counts]), raw.array(n),
-                     split_cells, split_present)
+                     split_cells, split_present, pa.Array.from_buffers(pa.int8(), n, [None, controls]))
 
     def _other_token_cells(self, cells: pa.StringArray, present: pa.StringArray) -> pa.StringArray:
         """Mark as no value ('') the cells equal to a non-ASCII null token in lower case."""

@@ -145,6 +145,9 @@ _STATUS_NAMES = pa.array([VALID, QUARANTINED, DUPLICATE])
 _DEFECTS = tuple(reason for reason in RowReason if reason is not RowReason.PATTERN_MISMATCH)
 _REASON_CODES = pa.array([None, *(str(reason) for reason in _DEFECTS)], pa.string())
 _EXTRA_FIELDS = ("unexpected", "N/A", "42")
+_CONTROL_CHARACTERS = ("\x01", "\x08", "\x1b", "\x7f")
+"""stray bytes of exporting tools, the same in every encoding the files are written in (a NUL in
+the first 64 KiB would make the file binary; C1 controls are Windows-1252 letters there)"""
 _UNKNOWN_VALUES = (
     ("Job_Role", "Astronaut"), ("DMC_Campus", "Moon Campus"),
     ("College_Degree", "BS Astrology"), ("Department", "Legal"),
@@ -772,6 +775,9 @@ def _defect_cell(
         return one_of(_UNKNOWN_VALUES)
     if reason is RowReason.EMPTY_AFTER_NORMALIZATION:
         return "Employee_Name", renderer.title_and_credential(pick, pick2)
+    if reason is RowReason.CONTROL_CHARACTER:
+        return "Employee_Name", (FIRST_NAMES[people.first[person]] + one_of(_CONTROL_CHARACTERS, pick2)
+                                 + " " + LAST_NAMES[people.last[person]])
     raise AssertionError(f"{reason} is not a cell defect")
 
 

@@ -18,6 +18,7 @@ class RowReason(StrEnum):
     BAD_EMAIL = "bad_email"
     BAD_PHONE = "bad_phone"
     EMPTY_AFTER_NORMALIZATION = "empty_after_normalization"
+    CONTROL_CHARACTER = "control_character"
 
 
 class FileReason(StrEnum):
@@ -43,4 +44,5 @@ ROW_ADVICE: dict[str, str] = {
     RowReason.BAD_EMAIL: "write a complete address such as name@example.edu",
     RowReason.BAD_PHONE: "write a full phone number, with the country code if it is not local",
     RowReason.EMPTY_AFTER_NORMALIZATION: "the value held only titles or suffixes; write the person's name",
+    RowReason.CONTROL_CHARACTER: "delete the invisible character (the exporting tool or a copy and paste put it there)",
 }

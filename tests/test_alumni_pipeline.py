@@ -200,6 +200,23 @@ def test_tables_show_every_batch_and_reason_whole(loaded_lake):
     assert "[b]R&D[/b]" in run_cli(lake, "query", "select '[b]R&D[/b]' as department", check=True).stdout
 
 
+def test_the_quarantine_list_says_what_to_do(loaded_lake):
+    """Under the table: for each row reason present, what to change; for each rejected file, why
+    and what to do. One line each off a terminal."""
+    from campuslake.validate.reasons import ROW_ADVICE
+
+    lake, _ = loaded_lake
+    entries = run_cli(lake, "quarantine", "list", "--json").json()
+    listed = run_cli(lake, "quarantine", "list", check=True).stdout.splitlines()
+    codes = {code for e in entries if e["kind"] == "rows" for code in e["reasons"]}
+    assert len(codes) > 5
+    for code in codes:
+        assert f"  {code}: {ROW_ADVICE[code]}" in listed
+    files = [e for e in entries if e["kind"] == "file"]
+    assert files and all(f"{e['file']} ({e['batch_id']}): {e['message']}" in listed for e in files)
+    assert all(re.search(r"[:;] (export|add|copy)", e["message"]) for e in files), [e["message"] for e in files]
+
+
 def test_reingesting_and_rerunning_change_nothing(loaded_lake, messy_exports):
     lake, _ = loaded_lake
     files, _key = messy_exports

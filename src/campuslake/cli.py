@@ -250,6 +250,7 @@ def quarantine_list(dataset: Annotated[str | None, typer.Option(help="Only this 
                     as_json: JsonFlag = False) -> None:
     """Batches with quarantined rows or a rejected file, with reason counts."""
     from campuslake.validate.quarantine import list_quarantine
+    from campuslake.validate.reasons import ROW_ADVICE
 
     with _lake() as lake:
         entries = list_quarantine(lake, dataset)
@@ -262,6 +263,15 @@ def quarantine_list(dataset: Annotated[str | None, typer.Option(help="Only this 
         for row, entry in zip(rows, entries, strict=True):
             row["replayed_by"] = ", ".join(entry["replayed_by"])
     _print_table("quarantine (export one with: campuslake quarantine export BATCH_ID --out FILE)", rows)
+    codes = sorted({code for e in entries if e["kind"] == "rows" for code in e["reasons"]})
+    if codes:
+        out.print("what to do with the rows:", highlight=False)
+        for code in codes:
+            out.print(f"  {code}: {ROW_ADVICE.get(code, 'see the reason given with each row')}",
+                      markup=False, highlight=False, soft_wrap=True)
+    for entry in (e for e in entries if e["kind"] == "file" and e["message"]):
+        out.print(f"{entry['file']} ({entry['batch_id']}): {entry['message']}", markup=False, highlight=False,
+                  soft_wrap=True)
 
 
 @quarantine_app.command("export")

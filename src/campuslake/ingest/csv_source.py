@@ -102,7 +102,8 @@ def _read_chunks(stream: io.BufferedIOBase, size: int | None = None) -> Iterator
         while chunk := stream.read(size):
             yield chunk
     except (OSError, EOFError, zlib.error, pa.ArrowException) as exc:
-        raise FileRejected(FileReason.BAD_COMPRESSION, f"the compressed stream is damaged: {exc}") from exc
+        raise FileRejected(FileReason.BAD_COMPRESSION,
+                           f"the compressed stream is damaged ({exc}): copy or download the file again") from exc
 
 
 def _detect_encoding(storage: LakeStorage, relative: str) -> tuple[str, bool]:
@@ -131,7 +132,8 @@ def _detect_encoding(storage: LakeStorage, relative: str) -> tuple[str, bool]:
             if even_nul > 0.3 and odd_nul < 0.05:
                 return "utf-16-be", compressed
             if 0 in head:
-                raise FileRejected(FileReason.NOT_TEXT, "the file holds binary data, not CSV text")
+                raise FileRejected(FileReason.NOT_TEXT, "the file holds binary data, not CSV text: export the sheet "
+                                                       "as CSV (a workbook or a PDF is not read)")
             encoding = "utf-8"
         if not is_utf8(itertools.chain([sample], chunks)):
             return _single_byte_encoding(storage, relative), compressed

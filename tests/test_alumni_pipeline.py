@@ -248,6 +248,16 @@ def test_usage_errors_exit_2_and_say_what_is_wrong(tmp_path):
     assert broken.code == 1 and "bad.yaml" in broken.stderr and "line" in broken.stderr
 
 
+def test_a_new_lake_says_what_to_do_first(tmp_path):
+    lake = tmp_path / "lake"
+    early = run_cli(lake, "query", "SELECT count(*) FROM alumni_current")
+    assert early.code == 2 and "alumni_current not written yet" in early.stderr and "campuslake run" in early.stderr
+    typo = run_cli(lake, "query", "SELECT count(*) FROM alumnii")
+    assert typo.code == 2 and "not written yet" not in typo.stderr  # no hint for a table no one declared
+    assert run_cli(lake, "batches", check=True).stdout.startswith("no batches yet: land files with `campuslake ingest")
+    assert run_cli(lake, "quarantine", "list", check=True).stdout.strip() == "nothing in quarantine"
+
+
 def _delta_version(lake: Path, table: str) -> int:
     from deltalake import DeltaTable
 

@@ -84,12 +84,15 @@ WHOLE_COLUMNS = frozenset({"batch_id", "file", "file_name", "status", "reasons"}
 """columns of names and codes people copy: never broken inside a line"""
 
 
-def _print_table(title: str, rows: list[dict[str, Any]]) -> None:
-    """Print rows as a table, whole. Off a terminal (a file, a pipe, a CI log) each row is one
-    line. On a terminal the widest columns wrap first, between words, and never below their
-    longest word; a table that still does not fit is printed wider than the terminal rather than
-    cut (Rich fits tables by cropping names and dropping columns)."""
-    columns = list(rows[0]) if rows else []
+def _print_table(title: str, rows: list[dict[str, Any]], empty: str = "no rows") -> None:
+    """Print rows as a table, whole, or `empty` when there are none. Off a terminal (a file, a
+    pipe, a CI log) each row is one line. On a terminal the widest columns wrap first, between
+    words, and never below their longest word; a table that still does not fit is printed wider
+    than the terminal rather than cut (Rich fits tables by cropping names and dropping columns)."""
+    if not rows:
+        out.print(empty, markup=False, highlight=False)
+        return
+    columns = list(rows[0])
     cells = [[_cell(v) for v in row.values()] for row in rows]
     natural, least = [], []
     for j, column in enumerate(columns):
@@ -242,7 +245,8 @@ def batches(dataset: Annotated[str | None, typer.Option(help="Only this dataset.
         return
     keys = ["batch_id", "file_name", "status", "reason", "rows_in", "rows_valid", "rows_quarantined",
             "rows_duplicate", "landed_at"]
-    _print_table("batches", [{k: r[k] for k in keys} for r in rows])
+    _print_table("batches", [{k: r[k] for k in keys} for r in rows],
+                 empty="no batches yet: land files with `campuslake ingest <dataset> FILE...`")
 
 
 @quarantine_app.command("list")
@@ -262,7 +266,8 @@ def quarantine_list(dataset: Annotated[str | None, typer.Option(help="Only this 
     if any(e["replayed_by"] for e in entries):
         for row, entry in zip(rows, entries, strict=True):
             row["replayed_by"] = ", ".join(entry["replayed_by"])
-    _print_table("quarantine (export one with: campuslake quarantine export BATCH_ID --out FILE)", rows)
+    _print_table("quarantine (export one with: campuslake quarantine export BATCH_ID --out FILE)", rows,
+                 empty="nothing in quarantine")
     codes = sorted({code for e in entries if e["kind"] == "rows" for code in e["reasons"]})
     if codes:
         out.print("what to do with the rows:", highlight=False)

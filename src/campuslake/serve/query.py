@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from campuslake.engines import Engine, get_engine
@@ -19,10 +20,13 @@ class QuerySession:
         self.engine = engine or get_engine(lake.settings.engine)
         curated = CuratedTables(lake.storage)
         self.tables: list[str] = []
+        self.missing: list[str] = []
+        """curated tables the configuration declares that no run has written yet"""
         for dataset in lake.settings.datasets:
             for table in (dataset, f"{dataset}_current"):
                 files = curated.files(table)
                 if files is None:
+                    self.missing.append(table)
                     continue
                 if files:  # read by the engine itself: nothing is collected on Spark's driver
                     self.engine.register_parquet(table, lake.storage, files)
@@ -44,7 +48,10 @@ class QuerySession:
             return self.engine.rows(sql)
         except EngineError as exc:
             if exc.statement_at_fault:
-                raise UsageError(f"the query is wrong: {exc.message}", sql=sql) from exc
+                named = [t for t in self.missing if re.search(rf"\b{re.escape(t)}\b", sql, re.IGNORECASE)]
+                hint = (f" ({', '.join(named)} not written yet: ingest files and run `campuslake run` first)"
+                        if named else "")
+                raise UsageError(f"the query is wrong: {exc.message}{hint}", sql=sql) from exc
             raise
 
     def require(self, table: str) -> None:

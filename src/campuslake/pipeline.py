@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
@@ -31,7 +32,7 @@ from campuslake.lake.archive import archive_landed_file
 from campuslake.lake.catalog import utc_now
 from campuslake.lake.delta import CuratedTables
 from campuslake.lake.lake import Lake
-from campuslake.lake.zones import archive_path, landing_dir, landing_path, raw_dir
+from campuslake.lake.zones import archive_path, landing_dir, landing_path, raw_dir, raw_part_path
 from campuslake.transform.dedup import (SEEN_TABLE, batch_status_sql, duplicate_lines_sql, earlier_slices_sql,
                                          latest_by_key_sql)
 from campuslake.sqltext import sql_identifier, sql_literal
@@ -152,7 +153,6 @@ class ParsedBatch:
     """the landed (or archived) file it was read from"""
     fmt: SourceFormat | None = None
     match: HeaderMatch | None = None
-    raw_file: str = ""
     rows_in: int = 0
     rejected: FileRejected | None = None
     rows: pa.Table | None = None
@@ -340,7 +340,6 @@ class BatchProcessor:
         from there; a large file is handed over (`hand_over`) before its first part is written."""
         batch, fmt, match = parsed.batch, parsed.fmt, parsed.match
         assert fmt is not None and match is not None
-        parsed.raw_file = f"{raw_dir(self.dataset, batch['batch_id'])}/part-0.parquet"
         lineage = {"_batch_id": pa.scalar(batch["batch_id"]), "_source_file": pa.scalar(batch["file_name"]),
                    "_ingested_at": pa.scalar(batch["landed_at"], pa.timestamp("us", tz="UTC"))}
         prepared = [present_column(fmt.header[j]) for j in prepared_positions(match)]
@@ -385,21 +384,18 @@ class BatchProcessor:
                       hand_over: Callable[[], None]) -> None:
         """Write the rows to the raw zone in parts of SLICE_ROWS rows, each handed over once
         written; a part is the last when no row follows it (a header and no rows: one empty part)."""
-        directory = raw_dir(self.dataset, parsed.batch["batch_id"])
-        self.lake.storage.delete(directory)
+        self.lake.storage.delete(raw_dir(self.dataset, parsed.batch["batch_id"]))
         parsed.parts = queue.SimpleQueue()
         hand_over()
         written: RawPart | None = None
         record_batch = next(batches, None)
-        assert parsed.schema is not None
         for index in itertools.count():
             if written is not None:
                 if record_batch is None:
                     break
                 parsed.parts.put(written)  # rows follow: not the last
-            path, rows = f"{directory}/part-{index}.parquet", 0
-            with self.lake.storage.open_output(path) as out, \
-                    pq.ParquetWriter(out, parsed.schema, **RAW_PARQUET) as writer:
+            rows = 0
+            with self._raw_part(parsed, index) as (path, writer):
                 while record_batch is not None and rows < SLICE_ROWS:
                     writer.write_batch(record_batch, row_group_size=RAW_ROW_GROUP_ROWS)
                     rows += record_batch.num_rows
@@ -415,13 +411,18 @@ class BatchProcessor:
             self.held.let_go(parsed, unwritten=True)
 
     def _write_file(self, parsed: ParsedBatch, batches: Iterable[pa.RecordBatch]) -> None:
-        directory = raw_dir(self.dataset, parsed.batch["batch_id"])
-        self.lake.storage.delete(directory)
-        assert parsed.schema is not None
-        with self.lake.storage.open_output(parsed.raw_file) as out, \
-                pq.ParquetWriter(out, parsed.schema, **RAW_PARQUET) as writer:
+        self.lake.storage.delete(raw_dir(self.dataset, parsed.batch["batch_id"]))
+        with self._raw_part(parsed, 0) as (_path, writer):
             for record_batch in batches:  # a header and no rows: still an (empty) batch
                 writer.write_batch(record_batch, row_group_size=RAW_ROW_GROUP_ROWS)
+
+    @contextmanager
+    def _raw_part(self, parsed: ParsedBatch, part: int) -> Iterator[tuple[str, pq.ParquetWriter]]:
+        """A writer of the batch's raw part `part`, which appears once complete."""
+        path = raw_part_path(self.dataset, parsed.batch["batch_id"], part)
+        assert parsed.schema is not None
+        with self.lake.storage.open_output(path) as out, pq.ParquetWriter(out, parsed.schema, **RAW_PARQUET) as writer:
+            yield path, writer
 
     def _classify(self, engine: Engine, fmt: SourceFormat, match: HeaderMatch) -> None:
         config = self.lake.settings.normalization

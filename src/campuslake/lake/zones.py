@@ -15,6 +15,11 @@ def raw_dir(dataset: str, batch_id: str) -> str:
     return f"raw/{dataset}/batch_id={batch_id}"
 
 
+def raw_part_path(dataset: str, batch_id: str, part: int) -> str:
+    """Part `part` of a batch's parsed rows (a large file has one per slice)."""
+    return f"{raw_dir(dataset, batch_id)}/part-{part}.parquet"
+
+
 def quarantine_rows_path(dataset: str, batch_id: str) -> str:
     return f"quarantine/{dataset}/rows/batch_id={batch_id}/rows.parquet"
 

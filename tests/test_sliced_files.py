@@ -6,7 +6,6 @@ from __future__ import annotations
 import collections
 from pathlib import Path
 
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
@@ -147,6 +146,5 @@ def test_a_file_unreadable_past_its_first_slices_is_rejected_whole(tmp_path, in_
         assert (tmp_path / "lake" / entry["path"]).read_bytes() == damaged.read_bytes()
         current = curated(tmp_path / "lake", "alumni_current")
         assert set(current["_source_file"].to_pylist()) == {good.name}
-        assert pc.sum(pc.equal(alumni["_source_file"], damaged.name)).as_py() in (None, 0)
     finally:
         lake.close()

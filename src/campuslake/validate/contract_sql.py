@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from campuslake.config import ColumnSpec, Contract, NormalizationConfig
+from campuslake.ingest.csv_source import CONTROL_COLUMN
 from campuslake.transform import normalize as rules
 from campuslake.sqltext import sql_identifier, sql_literal
 from campuslake.transform.normalize import python_match_key
@@ -20,8 +21,6 @@ from campuslake.validate.headers import HeaderMatch
 from campuslake.validate.reasons import RowReason
 
 FIELD_COUNT = "_field_count"
-CONTROL_CHARS = "_control_chars"
-"""1 where the reader found a control character in a contract cell of the row (csv_split.c)"""
 CONTROL_CHARACTER = r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]"
 """C0, DEL and C1 control characters but those str.isspace() accepts (the reader made them spaces)"""
 REASONS = "_reasons"
@@ -219,7 +218,7 @@ def _checks(column: ColumnSQL) -> list[tuple[str, str]]:
                        RowReason.PATTERN_MISMATCH, f"{name} || {shown} || ' does not match {spec.pattern}'"))
     if keeps_text(spec):
         # the pattern only on the rows the reader flagged: a search per cell costs ~0.28 s per 1M
-        checks.append((f"CASE WHEN {CONTROL_CHARS} = 1 THEN regexp_matches({column.present}, "
+        checks.append((f"CASE WHEN {CONTROL_COLUMN} = 1 THEN regexp_matches({column.present}, "
                        f"{sql_literal(CONTROL_CHARACTER)}) ELSE false END", RowReason.CONTROL_CHARACTER,
                        f"{name} || 'holds a control character, an invisible byte no text has (NUL, ESC...)'"))
     return [(condition, _reason(code, column, message)) for condition, code, message in checks]
@@ -284,7 +283,7 @@ def classify_sql(contract: Contract, config: NormalizationConfig, match: HeaderM
     cells = ", ".join(f"c{j}" for j in range(width))
     carried = ", ".join(raw_cell_columns(contract, match, width))
     present = "".join(f", q{j}" for j in prepared_positions(match))
-    keep = f"_source_line, _raw_line, {FIELD_COUNT}, {CONTROL_CHARS}, {cells}{present}"
+    keep = f"_source_line, _raw_line, {FIELD_COUNT}, {CONTROL_COLUMN}, {cells}{present}"
     field_count_reason = " ".join(
         f"WHEN {FIELD_COUNT} {op} {width} THEN [{{'code': '{code.value}', 'column': CAST(NULL AS VARCHAR), "
         f"'value': CAST(NULL AS VARCHAR), 'message': 'the line has ' || {FIELD_COUNT} || "

@@ -330,3 +330,36 @@ def test_control_characters_in_text_are_quarantined_and_spaces_are_not(tmp_path)
                        804: [("control_character", "employee_name")], 806: [("bad_type", "performance_rating")]}
     kept = [r for r in curated(lake, "alumni").to_pylist() if r["_source_line"] > 801]
     assert [(r["_source_line"], r["employee_name"]) for r in kept] == [(805, "Ana Cruz")]
+
+
+def test_a_rejected_values_message_names_what_would_be_accepted(tmp_path):
+    """A bad date's message shows the forms the contract reads and an unknown word's the allowed
+    words; written as shown, each is accepted (so the message is one a person can act on)."""
+    header = f"{HEADER},Submission Date"
+    fields = f"{ROW},2024-03-01".split(",")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join([header, ",".join([*fields[:9], "2024/03/01"]),
+                              ",".join([fields[0], *fields[1:3], "Legal", *fields[4:]])]) + "\n", encoding="utf-8")
+    lake = tmp_path / "lake"
+    run_cli(lake, "ingest", "alumni", str(bad), check=True)
+    [batch] = run_cli(lake, "run", "--json").json()["batches"]
+    exported = tmp_path / "exported.csv"
+    run_cli(lake, "quarantine", "export", batch["batch_id"], "--out", str(exported), check=True)
+    with exported.open(encoding="utf-8", newline="") as handle:
+        message = {row["campuslake_reason_codes"]: row["campuslake_reason"] for row in csv.DictReader(handle)}
+    assert message["bad_type"].startswith("submission_date: '2024/03/01' is not a date/time written like ")
+    assert message["unknown_value"].startswith("department: 'Legal' is not allowed: use one of: ")
+    forms = message["bad_type"].split(" written like ")[1].replace(" or ", ", ").split(", ")
+    departments = message["unknown_value"].split("one of: ")[1].split(", ")
+    assert len(forms) >= 5 and "HR" in departments and len(departments) == 7
+
+    rows = [",".join([str(300000 + i), *fields[1:9], form]) for i, form in enumerate(forms)]
+    rows += [",".join([str(400000 + i), *fields[1:3], name, *fields[4:]]) for i, name in enumerate(departments)]
+    shown = tmp_path / "as_shown.csv"
+    shown.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    run_cli(lake, "ingest", "alumni", str(shown), check=True)
+    [batch] = run_cli(lake, "run", "--json").json()["batches"]
+    assert (batch["rows_valid"], batch["rows_quarantined"]) == (len(rows), 0)
+    loaded = [r for r in curated(lake, "alumni").to_pylist() if r["_source_file"] == "as_shown.csv"]
+    assert {r["submission_date"].date().isoformat() for r in loaded} == {"2024-03-01"}
+    assert sorted(r["department"] for r in loaded if r["employee_id"] >= 400000) == sorted(departments)

@@ -286,8 +286,9 @@ def quarantine_export(batch_id: Annotated[str, typer.Argument(help="Batch id (se
     from campuslake.validate.quarantine import export_quarantine
 
     with _lake() as lake:
-        count = export_quarantine(lake, batch_id, out_file)
-    err.print(f"wrote {count} rows to {out_file}; fix them and run `campuslake ingest <dataset> {out_file}`")
+        count, dataset = export_quarantine(lake, batch_id, out_file)
+    err.print(f"wrote {count} rows to {out_file}; fix them and run `campuslake ingest {dataset} {out_file}`",
+              markup=False, highlight=False, soft_wrap=True)
 
 
 @generate_app.command("alumni")

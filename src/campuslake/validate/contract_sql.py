@@ -10,6 +10,7 @@ reader's: it trimmed and collapsed every contract cell's spaces and removed null
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, replace
 
 from campuslake.config import ColumnSpec, Contract, NormalizationConfig
@@ -177,7 +178,33 @@ def _staged(columns: list[ColumnSQL], relation: str, keep: str, lookups: dict[st
     return _stages(inline, base, lookups)
 
 
-_TYPE_WORDS = {"integer": "a whole number", "timestamp": "a date/time in a known format"}
+LISTED_VALUES = 12
+"""an unknown value's message names the allowed values when there are no more than this many"""
+_EXAMPLE_TIME = dt.datetime(2024, 3, 1, 13, 45, 30)
+
+
+def _type_words(spec: ColumnSpec) -> str:
+    """What a value of the column's type looks like, for the bad_type message."""
+    if spec.type == "integer":
+        return "a whole number"
+    if not spec.formats:
+        return "a date/time"
+    examples = []
+    for form in spec.formats:
+        try:
+            examples.append(_EXAMPLE_TIME.strftime(form))
+        except ValueError:  # a directive this platform's strftime lacks: show the format itself
+            examples.append(form)
+    listed = ", ".join(examples[:-1]) + " or " + examples[-1] if len(examples) > 1 else examples[0]
+    return f"a date/time written like {listed}"
+
+
+def _allowed_words(spec: ColumnSpec) -> str:
+    """The allowed values, for the unknown_value message (a long vocabulary only by its size)."""
+    values = sorted({*(spec.allowed or []), *(spec.canonical or {})})
+    if len(values) > LISTED_VALUES:
+        return f"one of the contract's {len(values)} allowed values"
+    return "one of: " + ", ".join(values)
 
 
 def _reason(code: RowReason, column: ColumnSQL, message_sql: str) -> str:
@@ -199,14 +226,15 @@ def _checks(column: ColumnSQL) -> list[tuple[str, str]]:
                        RowReason.EMPTY_AFTER_NORMALIZATION,
                        f"{name} || {shown} || ' holds nothing once titles and suffixes are removed'"))
     failed = f"{column.normalized} IS NOT NULL AND {column.typed} IS NULL"
-    if spec.type in _TYPE_WORDS:
-        checks.append((failed, RowReason.BAD_TYPE, f"{name} || {shown} || ' is not {_TYPE_WORDS[spec.type]}'"))
+    if spec.type in ("integer", "timestamp"):
+        checks.append((failed, RowReason.BAD_TYPE, f"{name} || {shown} || {sql_literal(' is not ' + _type_words(spec))}"))
     elif spec.type == "email":
         checks.append((failed, RowReason.BAD_EMAIL, f"{name} || {shown} || ' is not a valid e-mail address'"))
     elif spec.type == "phone":
         checks.append((failed, RowReason.BAD_PHONE, f"{name} || {shown} || ' is not a valid phone number'"))
     elif spec.allowed or spec.canonical:
-        checks.append((failed, RowReason.UNKNOWN_VALUE, f"{name} || {shown} || ' is not an allowed value'"))
+        checks.append((failed, RowReason.UNKNOWN_VALUE,
+                       f"{name} || {shown} || {sql_literal(' is not allowed: use ' + _allowed_words(spec))}"))
     if spec.min is not None:
         checks.append((f"{column.typed} < {spec.min}", RowReason.OUT_OF_RANGE,
                        f"{name} || {shown} || ' is below the minimum {spec.min:g}'"))

@@ -94,22 +94,29 @@ def list_quarantine(lake: Lake, dataset: str | None = None) -> list[dict[str, An
 
 
 def read_quarantine_rows(lake: Lake, batch_id: str) -> pa.Table:
+    return lake.storage.read_parquet(_rows_entry(lake, batch_id)["path"])
+
+
+def _rows_entry(lake: Lake, batch_id: str) -> dict[str, Any]:
+    """The quarantine index entry of a batch with rejected rows (a usage error otherwise)."""
     entry = lake.catalog.quarantine_entry(batch_id)
     if entry is None:
         raise UsageError(f"batch {batch_id} has nothing in quarantine; see `campuslake quarantine list`")
     if entry["kind"] != "rows":
         raise UsageError(f"batch {batch_id} was rejected as a whole file; its bytes are at "
                          f"{lake.storage.uri(entry['path'])}")
-    return lake.storage.read_parquet(entry["path"])
+    return entry
 
 
-def export_quarantine(lake: Lake, batch_id: str, out: Path) -> int:
-    """Write the batch's rejected rows as CSV in their original columns plus reason columns.
+def export_quarantine(lake: Lake, batch_id: str, out: Path) -> tuple[int, str]:
+    """Write the batch's rejected rows as CSV in their original columns plus reason columns;
+    returns how many rows and the batch's dataset.
 
     Fix the values, then ingest the file again: the reason columns are ignored on the way in,
     and the new batch records which batch it replays.
     """
-    table = read_quarantine_rows(lake, batch_id)
+    entry = _rows_entry(lake, batch_id)
+    table, dataset = lake.storage.read_parquet(entry["path"]), entry["dataset"]
     header = json.loads(table.schema.metadata[HEADER_METADATA_KEY])
     data = {name: table.column(name).to_pylist() for name in header}
     codes = table.column("_reason_codes").to_pylist()
@@ -124,4 +131,4 @@ def export_quarantine(lake: Lake, batch_id: str, out: Path) -> int:
         for i in range(table.num_rows):
             origin = f"{batch_id}:{files[i]}:{lines[i]}"
             writer.writerow([*(data[h][i] for h in header), codes[i], messages[i], origin, raw_lines[i]])
-    return table.num_rows
+    return table.num_rows, dataset

@@ -363,3 +363,30 @@ def test_a_rejected_values_message_names_what_would_be_accepted(tmp_path):
     loaded = [r for r in curated(lake, "alumni").to_pylist() if r["_source_file"] == "as_shown.csv"]
     assert {r["submission_date"].date().isoformat() for r in loaded} == {"2024-03-01"}
     assert sorted(r["department"] for r in loaded if r["employee_id"] >= 400000) == sorted(departments)
+
+
+def test_a_stray_quote_costs_its_own_row_only(tmp_path):
+    """A quote that opens a field and never closes would make the rest of the export one value
+    (csv's reading): its line is quarantined with the reason, and every row after it is read.
+    A record that runs over several lines inside quotes and has the wrong width says so."""
+    fields = ROW.split(",")
+    rows = [",".join([str(200000 + i), *fields[1:]]) for i in range(1, 61)]
+    rows[30] = ",".join([rows[30].split(",")[0], '"' + fields[1], *fields[2:]])  # line 32
+    stray = tmp_path / "stray.csv"
+    stray.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    wide = tmp_path / "wide.csv"
+    wide.write_text(f'{HEADER}\n{ROW}\n200070,"Ana\nCruz",{",".join(fields[2:])},extra\n', encoding="utf-8")
+    lake = tmp_path / "lake"
+    run_cli(lake, "ingest", "alumni", str(stray), str(wide), check=True)
+    batches = {b["file"]: b for b in run_cli(lake, "run", "--json").json()["batches"]}
+    counts = {f: (b["rows_in"], b["rows_valid"], b["rows_quarantined"]) for f, b in batches.items()}
+    assert counts == {"stray.csv": (60, 59, 1), "wide.csv": (2, 1, 1)}
+    quarantined = {r["_source_file"]: r for r in
+                   (row for path in (lake / "quarantine").rglob("rows.parquet") for row in pq.read_table(path).to_pylist())}
+    stray_row, wide_row = quarantined["stray.csv"], quarantined["wide.csv"]
+    assert (stray_row["_source_line"], stray_row["_reason_codes"]) == (32, "unclosed_quote")
+    assert stray_row["_raw_line"] == rows[30] and "field 2 does not close" in stray_row["_reason"]
+    assert (wide_row["_source_line"], wide_row["_reason_codes"]) == (3, "too_many_fields")
+    assert "runs over several lines inside quotes" in wide_row["_reason"]
+    loaded = sorted(r["employee_id"] for r in curated(lake, "alumni").to_pylist() if r["_source_file"] == "stray.csv")
+    assert loaded == [200000 + i for i in range(1, 61) if i != 31]

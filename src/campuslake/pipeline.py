@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from campuslake.config import Contract
 from campuslake.engines import Engine, get_engine
-from campuslake.ingest.csv_source import CONTROL_COLUMN, FileRejected, SourceFormat, read_csv_source
+from campuslake.ingest.csv_source import FLAGS_COLUMN, FileRejected, SourceFormat, read_csv_source
 from campuslake.lake.archive import archive_landed_file
 from campuslake.lake.catalog import utc_now
 from campuslake.lake.delta import CuratedTables
@@ -270,7 +270,7 @@ class BatchProcessor:
         try:
             for index, last in enumerate(slices):
                 engine.execute(f"CREATE OR REPLACE TEMP VIEW raw_batch AS SELECT _source_line, _raw_line, "
-                               f"_field_count, {CONTROL_COLUMN}, {', '.join(cells)} FROM raw_batch_file")
+                               f"_field_count, {FLAGS_COLUMN}, {', '.join(cells)} FROM raw_batch_file")
                 self._classify(engine, fmt, match)
                 if not (index == 0 and last):  # a file read in slices: a row may repeat an earlier slice's
                     for statement in earlier_slices_sql("batch_rows", self.contract.key, first=index == 0, last=last):
@@ -343,7 +343,7 @@ class BatchProcessor:
                    "_ingested_at": pa.scalar(batch["landed_at"], pa.timestamp("us", tz="UTC"))}
         prepared = [present_column(fmt.header[j]) for j in prepared_positions(match)]
         parsed.schema = pa.schema([("_source_line", pa.int64()), ("_raw_line", pa.string()),
-                                   ("_field_count", pa.int32()), (CONTROL_COLUMN, pa.int8()),
+                                   ("_field_count", pa.int32()), (FLAGS_COLUMN, pa.int8()),
                                    *[(h, pa.string()) for h in fmt.header],
                                    *[(name, pa.string()) for name in prepared],
                                    *[(name, value.type) for name, value in lineage.items()]])

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from campuslake.ingest import csv_source
 from campuslake.ingest.csv_source import FileRejected, SourceFormat, read_csv_source
+from campuslake.ingest.csv_split import FLAG_OPEN_QUOTE
 from campuslake.lake.storage import LakeStorage
 from campuslake.validate.reasons import FileReason
 
@@ -145,13 +146,13 @@ def test_header_only_file_has_no_rows(tmp_path: Path) -> None:
     assert source.header == ["id", "name"] and rows == []
 
 
-def test_unterminated_quote_at_end_of_file_keeps_the_record(tmp_path: Path) -> None:
-    # An export cut off inside a quoted field must not lose the tail silently.
+def test_unterminated_quote_ends_with_its_line_and_the_rows_after_it_are_read(tmp_path: Path) -> None:
+    # A stray quote must not swallow the rest of the export into one field (csv would).
     text = 'id,name\n1,Ana\n2,"Ben\n3,Cy\n'
     _, rows = read(tmp_path, text.encode())
-    assert lines(rows) == [2, 3]
-    assert cells(rows, 2) == [["1", "Ana"], ["2", "Ben\n3,Cy"]]
-    assert rows[1]["_raw_line"] == '2,"Ben\n3,Cy'
+    assert lines(rows) == [2, 3, 4]
+    assert cells(rows, 2) == [["1", "Ana"], ["2", "Ben"], ["3", "Cy"]]
+    assert [(r["_raw_line"], r["_reader_flags"]) for r in rows] == [(None, 0), ('2,"Ben', FLAG_OPEN_QUOTE), (None, 0)]
 
 
 @pytest.mark.parametrize("text", [

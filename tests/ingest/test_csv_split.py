@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from campuslake.ingest.csv_split import RecordSplitter
+from campuslake.ingest.csv_split import FLAG_CONTROL, FLAG_OPEN_QUOTE, RecordSplitter
 
 # Every character str.isspace() accepts, and the BOM exports leave behind.
 SPACES = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006" \
@@ -54,7 +54,7 @@ def split_values(values: list[str], tokens: list[str] = TOKENS) -> tuple[list[ob
         text += out.getvalue()
     result = RecordSplitter(",", 2, prepare=[1], null_tokens=tokens).split(text.encode(), final=True)
     assert result.lines.to_pylist() == starts
-    return result.cells[1].to_pylist(), result.present[1].to_pylist(), result.controls.to_pylist()
+    return result.cells[1].to_pylist(), result.present[1].to_pylist(), result.flags.to_pylist()
 
 
 piece = st.one_of(st.sampled_from(SPACES), st.sampled_from("aBñÑ0-.,'\"/\u212a"), st.sampled_from(TOKENS[1:]),
@@ -85,7 +85,7 @@ def test_non_ascii_null_tokens_are_matched_in_lower_case() -> None:
 
 def test_a_nul_is_a_control_character_and_only_prepared_cells_are_flagged() -> None:
     result = RecordSplitter(",", 3, prepare=[0, 1]).split(b"1,A\x00na,x\n2,Ana,\x00\n3,\x01,\n", final=True)
-    assert result.controls.to_pylist() == [1, 0, 1]
+    assert result.flags.to_pylist() == [FLAG_CONTROL, 0, FLAG_CONTROL]
     assert result.cells[1].to_pylist() == ["A\x00na", "Ana", "\x01"]
 
 
@@ -93,12 +93,56 @@ def test_a_nul_is_a_control_character_and_only_prepared_cells_are_flagged() -> N
 def test_an_unfinished_record_is_left_for_the_next_buffer(final: bool) -> None:
     splitter = RecordSplitter(",", 2, line=10)
     result = splitter.split(b'1,a\n2,"b\nc', final=final)
-    if final:
-        assert result.consumed == 10 and result.cells[1].to_pylist() == ["a", "b\nc"]
-        assert result.lines.to_pylist() == [10, 11]
+    if final:  # the input ends inside the quote: a stray one (the next tests)
+        assert result.consumed == 10 and result.cells[1].to_pylist() == ["a", "b", None]
+        assert result.lines.to_pylist() == [10, 11, 12] and result.flags.to_pylist() == [0, FLAG_OPEN_QUOTE, 0]
     else:
         assert result.consumed == 4 and result.cells[1].to_pylist() == ["a"]
         assert splitter.line == 11  # the next buffer starts on the unfinished record's line
+
+
+def _split_as_read(text: bytes, buffer_size: int, **options: object) -> list[tuple[object, ...]]:
+    """(line, flags, field count, raw text, cells) of each record, the text given in buffers of
+    `buffer_size` bytes as the reader gives them: what a split leaves goes on with the next buffer."""
+    splitter = RecordSplitter(",", 2, **options)  # type: ignore[arg-type]
+    records: list[tuple[object, ...]] = []
+    pending = b""
+    for start in [*range(0, len(text), buffer_size), None]:
+        final = start is None
+        buffer = pending + (b"" if final else text[start:start + buffer_size])
+        result = splitter.split(buffer, final=final)
+        pending = buffer[result.consumed:]
+        records += zip(result.lines.to_pylist(), result.flags.to_pylist(), result.field_counts.to_pylist(),
+                       result.raw_lines.to_pylist(), *(c.to_pylist() for c in result.cells), strict=True)
+    return records
+
+
+def test_a_quote_open_at_the_end_of_the_input_ends_with_its_line() -> None:
+    """csv reads an unclosed quote as a field holding the rest of the file, so one stray quote
+    would swallow every row after it: the record ends with the quote's line instead, flagged,
+    and the lines after it are records of their own."""
+    text = b'0,"z"\n1,a\n2,"b, c\r\n3,d\n\n4,e\n'  # no quote after the one opening "b: it never closes
+    expected = [(1, 0, 2, '0,"z"', "0", "z"), (2, 0, 2, None, "1", "a"), (3, FLAG_OPEN_QUOTE, 2, '2,"b, c', "2", "b, c"),
+                (4, 0, 2, None, "3", "d"), (6, 0, 2, None, "4", "e")]
+    for size in (1, 3, 8, len(text)):
+        assert _split_as_read(text, size) == expected, size
+
+
+def test_a_quote_still_open_past_the_limit_is_cut_the_same_however_the_file_is_read() -> None:
+    """A quote that closes further than max_quote_bytes from its record's start is a stray one
+    too; the cut depends on the text alone, not on where the reader's buffers end."""
+    lines = [b'1,"Ana'] + [b"%d,B%d" % (i, i) for i in range(2, 60)] + [b'60,"C" end', b"61,D"]
+    text = b"\n".join(lines) + b"\n"
+    records = _split_as_read(text, len(text), max_quote_bytes=64)
+    assert records[0] == (1, FLAG_OPEN_QUOTE, 2, '1,"Ana', "1", "Ana")
+    assert [r[0] for r in records] == list(range(1, 62))
+    assert [r[4:] for r in records[1:]] == [(str(i), f"B{i}") for i in range(2, 60)] + [("60", "C end"), ("61", "D")]
+    for size in (1, 5, 63, 64, 65, 200):
+        assert _split_as_read(text, size, max_quote_bytes=64) == records, size
+    # within the limit the quote closes, as csv reads it: one record of the lines in between
+    [whole, last] = _split_as_read(text, 7)
+    assert whole[1] == 0 and whole[4:] == ("1", "Ana\n" + "".join(f"{i},B{i}\n" for i in range(2, 60)) + '60,C" end')
+    assert last[4:] == ("61", "D")
 
 
 def _records(text: str, width: int) -> list[list[str]]:

@@ -32,7 +32,7 @@ DELIMITERS = (",", ";", "\t", "|")
 LINE_COLUMN = "_source_line"
 RAW_LINE_COLUMN = "_raw_line"
 FIELD_COUNT_COLUMN = "_field_count"
-CONTROL_COLUMN = "_control_chars"
+FLAGS_COLUMN = "_reader_flags"
 
 
 class FileRejected(Exception):
@@ -261,8 +261,8 @@ def _unique_names(fields: list[str]) -> list[str]:
 
 class CsvRows:
     """The data rows of a file, read as they are iterated (once): record batches of
-    `_source_line`, `_raw_line`, `_field_count`, `_control_chars` (1 where a prepared cell holds
-    a control character), one string column `cN` per header field and, for the columns given to
+    `_source_line`, `_raw_line`, `_field_count`, `_reader_flags` (csv_split's FLAG_CONTROL and
+    FLAG_OPEN_QUOTE), one string column `cN` per header field and, for the columns given to
     `prepare`, their present form `pN` (see csv_split.RecordSplitter)."""
 
     def __init__(self, source: SourceFormat, buffer: bytes, start: int, chunks: Iterator[bytes],
@@ -284,7 +284,7 @@ class CsvRows:
         source, width = self._source, len(self._source.header)
         splitter = RecordSplitter(source.delimiter, width, line=self._line, prepare=self._prepare,
                                   null_tokens=self._null_tokens)
-        names = [LINE_COLUMN, RAW_LINE_COLUMN, FIELD_COUNT_COLUMN, CONTROL_COLUMN, *[f"c{j}" for j in range(width)],
+        names = [LINE_COLUMN, RAW_LINE_COLUMN, FIELD_COUNT_COLUMN, FLAGS_COLUMN, *[f"c{j}" for j in range(width)],
                  *[f"p{j}" for j in self._prepare]]
         buffer, start = self._buffer, self._start
         for chunk in _iter_with_final(self._chunks):
@@ -296,7 +296,7 @@ class CsvRows:
             splitter.blank_lines = 0
             if len(split.lines):
                 yield pa.RecordBatch.from_arrays(
-                    [split.lines, split.raw_lines, split.field_counts, split.controls, *split.cells,
+                    [split.lines, split.raw_lines, split.field_counts, split.flags, *split.cells,
                      *[split.present[j] for j in self._prepare]], names=names)
 
 

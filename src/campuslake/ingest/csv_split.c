@@ -10,6 +10,11 @@
  * NULL when that is the cell itself, '' when nothing is left or it is a null token. A record
  * whose prepared cells hold a control character (C0, DEL or C1, spaces aside) is flagged.
  *
+ * Where csv differs: a quoted field still open at the end of the input, or `max_quote_bytes`
+ * past its record's start, is a stray quote, not a value that takes the rest of the file. The
+ * record is cut at the end of its first line and flagged, and the lines after it are read on
+ * their own.
+ *
  * Output goes into Arrow string arrays whose buffers the caller allocates: data buffers as
  * large as the input (a column's cells never hold more bytes), offsets and validity for one
  * record per line. Loaded with ctypes; campuslake/ingest/csv_split.py is the binding.
@@ -17,6 +22,9 @@
 
 #include <stdint.h>
 #include <string.h>
+
+#define FLAG_CONTROL 1     /* a prepared cell holds a control character */
+#define FLAG_OPEN_QUOTE 2  /* a quoted field did not close: the record is its first line */
 
 typedef struct {
     int32_t *offsets;   /* records + 1 */
@@ -36,6 +44,7 @@ typedef struct {
     int32_t token_max;           /* bytes of the longest token */
     int64_t line;                /* physical line of the next byte; advanced as input is consumed */
     int64_t max_records;         /* stop after this many records (0: no limit) */
+    int64_t max_quote_bytes;     /* how far past its record's start a quoted field may reach */
     /* results */
     int64_t records;             /* records written (blank lines are not records) */
     int64_t blank_lines;
@@ -44,7 +53,8 @@ typedef struct {
     cl_strings raw_line;         /* per record: its text, only where quoting or the width was off */
     cl_strings *cells;           /* width columns */
     cl_strings *present;         /* width columns; untouched where prepare[j] is 0 */
-    int8_t *controls;            /* per record: 1 when a prepared cell holds a control character */
+    int8_t *flags;               /* per record: FLAG_CONTROL | FLAG_OPEN_QUOTE */
+    int8_t cut;                  /* set while the record being parsed is a cut one (FLAG_OPEN_QUOTE) */
 } cl_split;
 
 /* Lookup tables of one cl_split_records call. */
@@ -201,19 +211,41 @@ static void commit_record(cl_split *s, const cl_tables *t, const uint8_t *record
     raw->offsets[row + 1] = (int32_t)raw->used;
     s->lines[row] = s->line;
     s->field_counts[row] = fields;
-    s->controls[row] = (int8_t)control;
+    s->flags[row] = (int8_t)((control ? FLAG_CONTROL : 0) | (s->cut ? FLAG_OPEN_QUOTE : 0));
     s->records++;
     s->line += newlines;
 }
 
+static const uint8_t *parse_record(cl_split *s, const cl_tables *t, const uint8_t *p, const uint8_t *end,
+                                   int at_end);
+
+/* The record at `record` has a quote at `open` that does not close: drop what was written of the
+ * record, and parse it up to the end of the quote's line (flagged), as if the input ended there.
+ * Returns where the next line starts. */
+static const uint8_t *cut_record(cl_split *s, const cl_tables *t, const uint8_t *record, const uint8_t *open,
+                                 const uint8_t *end) {
+    for (int32_t j = 0; j < s->width; j++) s->cells[j].used = s->cells[j].offsets[s->records];
+    const uint8_t *line_end = memchr(open, '\n', (size_t)(end - open));
+    const uint8_t *stop = line_end ? line_end : end;
+    if (stop > record && stop[-1] == '\r') stop--;
+    s->cut = 1;
+    parse_record(s, t, record, stop, 1);  /* the quote is open at its end: one record, committed */
+    s->cut = 0;
+    if (!line_end) return end;
+    s->line++;  /* the line end after it */
+    return line_end + 1;
+}
+
 /* Parse one record starting at p; returns where the next record starts, or NULL when the input
  * ends before the record does (the caller drops what was written then). `at_end`: the input
- * ends here, so an unfinished record ends too (an unclosed quote takes the rest of the input). */
+ * ends here, so an unfinished record ends too; a quote open then is cut (cut_record). */
 static const uint8_t *parse_record(cl_split *s, const cl_tables *t, const uint8_t *p, const uint8_t *end,
                                    int at_end) {
     const uint8_t *special = t->special;
     const int32_t width = s->width;
     const uint8_t *record = p, *text_end = end, *next = end;
+    /* how far a quoted field may reach: past it, the quote is a stray one (cut_record) */
+    const uint8_t *reach = s->max_quote_bytes && end - p > s->max_quote_bytes ? p + s->max_quote_bytes : end;
     int32_t field = 0;
     int quoted = 0;
     int64_t newlines = 0;
@@ -224,13 +256,18 @@ static const uint8_t *parse_record(cl_split *s, const cl_tables *t, const uint8_
 
     for (;;) {  /* one field per turn */
         if (p < end && *p == '"') {  /* a quoted start: up to the closing quote, "" is a quote */
+            const uint8_t *open = p;
             quoted = 1;
             p++;
             for (;;) {
                 const uint8_t *run = p;
-                while (p < end && *p != '"') newlines += *p++ == '\n';
+                while (p < reach && *p != '"') newlines += *p++ == '\n';
                 PUT(run, p - run);
-                if (p == end) goto input_ended;  /* an unclosed quote */
+                if (p == reach) {  /* the quote is still open */
+                    if (s->cut) goto input_ended;  /* the first line of a cut record: it ends here */
+                    if (p < end || at_end) return cut_record(s, t, record, open, end);
+                    return NULL;  /* the next buffer may close it */
+                }
                 if (++p == end && !at_end) return NULL;  /* is the quote doubled? the next byte says */
                 if (p < end && *p == '"') { PUT(p, 1); p++; continue; }
                 break;
@@ -307,13 +344,13 @@ int64_t cl_split_records(const uint8_t *buf, int64_t len, int final, cl_split *s
         p = next;
     }
     if (final && p < end && (s->max_records == 0 || s->records < s->max_records)) {
-        /* What is left is one last record without its line end. Line ends at the very end of the
-         * input are not part of it (csv reads a last line without them): an unclosed quote takes
-         * the rest of the input but those. */
+        /* What is left is one last record without its line end, or a record whose quote does
+         * not close and the lines after it (cut_record). Line ends at the very end of the input
+         * are not part of it (csv reads a last line without them). */
         const uint8_t *stop = end;
         while (stop > p && (stop[-1] == '\n' || stop[-1] == '\r')) stop--;
-        if (stop > p) parse_record(s, &t, p, stop, 1);
-        else s->blank_lines++;  /* a last line of line ends only ("\r") */
+        if (stop == p) s->blank_lines++;  /* a last line of line ends only ("\r") */
+        while (p < stop && (s->max_records == 0 || s->records < s->max_records)) p = parse_record(s, &t, p, stop, 1);
         p = end;
     }
     return p - buf;

@@ -24,6 +24,15 @@ MAX_TOKENS = 64
 """null tokens the library's table holds (the contract allows as many)"""
 MAX_BUFFER = (1 << 31) - 1
 """Arrow string offsets are 32-bit: a column of one buffer holds less than 2 GiB"""
+MAX_QUOTE_BYTES = 1 << 20
+"""how far past its record's start a quoted field may reach before its quote counts as a stray
+one: csv would read the rest of the file into that field (Python's csv refuses fields past
+128 KiB); the reader cuts the record at the end of the quote's line instead (docs/decisions.md)"""
+FLAG_CONTROL = 1
+"""Split.flags: a prepared cell holds a control character (C0, DEL or C1, spaces aside)"""
+FLAG_OPEN_QUOTE = 2
+"""Split.flags: a quoted field did not close (see MAX_QUOTE_BYTES): the record ends with the
+quote's line, and the lines after it were read on their own"""
 _SCRATCH = threading.local()
 """each thread's scratch buffers, kept from splitter to splitter until the thread ends: what a
 split writes there is copied out before it returns, and fresh buffers as large as the input cost
@@ -38,11 +47,11 @@ class _Strings(ctypes.Structure):
 class _Split(ctypes.Structure):
     _fields_ = [("delimiter", ctypes.c_uint8), ("width", ctypes.c_int32), ("prepare", ctypes.c_char_p),
                 ("tokens", ctypes.c_char_p), ("token_count", ctypes.c_int32), ("token_max", ctypes.c_int32),
-                ("line", ctypes.c_int64), ("max_records", ctypes.c_int64),
+                ("line", ctypes.c_int64), ("max_records", ctypes.c_int64), ("max_quote_bytes", ctypes.c_int64),
                 ("records", ctypes.c_int64), ("blank_lines", ctypes.c_int64),
                 ("lines", ctypes.c_void_p), ("field_counts", ctypes.c_void_p),
                 ("raw_line", _Strings), ("cells", ctypes.POINTER(_Strings)), ("present", ctypes.POINTER(_Strings)),
-                ("controls", ctypes.c_void_p)]
+                ("flags", ctypes.c_void_p), ("cut", ctypes.c_int8)]
 
 
 def _load() -> ctypes.CDLL:
@@ -90,8 +99,8 @@ class Split:
     cells: list[pa.StringArray]
     present: dict[int, pa.StringArray]
     """prepared column -> its present form: NULL = the cell as it is, '' = no value, else the text"""
-    controls: pa.Array
-    """int8: 1 where a prepared cell holds a control character (C0, DEL or C1, spaces aside), else 0"""
+    flags: pa.Array
+    """int8: FLAG_CONTROL | FLAG_OPEN_QUOTE, per record"""
 
 
 class RecordSplitter:
@@ -100,10 +109,13 @@ class RecordSplitter:
     `line` is the physical line of the first byte given; it moves on with what is consumed.
     Columns in `prepare` also get their present form: spaces trimmed and runs collapsed, `''`
     for a cell that holds nothing else or is one of `null_tokens` (compared in lower case).
+    A quote still open `max_quote_bytes` past its record's start, or at the end of the input, is
+    a stray one (FLAG_OPEN_QUOTE).
     """
 
     def __init__(self, delimiter: str, width: int, *, line: int = 1, prepare: Iterable[int] = (),
-                 null_tokens: Iterable[str] = (), max_records: int = 0) -> None:
+                 null_tokens: Iterable[str] = (), max_records: int = 0,
+                 max_quote_bytes: int = MAX_QUOTE_BYTES) -> None:
         global _LIBRARY
         if _LIBRARY is None:
             _LIBRARY = _load()
@@ -121,7 +133,7 @@ class RecordSplitter:
         self._state = _Split(delimiter=ord(delimiter), width=width, prepare=self._flags,
                              tokens=self._token_text, token_count=len(self._ascii_tokens),
                              token_max=max((len(t) for t in self._ascii_tokens), default=0),
-                             line=line, max_records=max_records)
+                             line=line, max_records=max_records, max_quote_bytes=max_quote_bytes)
         self.blank_lines = 0
 
     def _scratch(self, size: int) -> list[pa.Buffer]:
@@ -146,7 +158,7 @@ class RecordSplitter:
             raise ValueError("a record or a buffer of records larger than 2 GiB")
         # at most a record per line (and no more than asked for)
         rows = self._state.max_records or buffer.count(b"\n", start) + 1
-        lines, counts, controls = pa.allocate_buffer(8 * rows), pa.allocate_buffer(4 * rows), pa.allocate_buffer(rows)
+        lines, counts, flags = pa.allocate_buffer(8 * rows), pa.allocate_buffer(4 * rows), pa.allocate_buffer(rows)
         scratch = iter(self._scratch(size))
         raw = _StringsOut(rows, next(scratch))
         cells = [_StringsOut(rows, next(scratch)) for _ in range(self.width)]
@@ -156,7 +168,7 @@ class RecordSplitter:
             *[present[j].struct if j in present else _Strings() for j in range(self.width)])
         state = self._state
         state.records, state.blank_lines = 0, 0
-        state.lines, state.field_counts, state.controls = lines.address, counts.address, controls.address
+        state.lines, state.field_counts, state.flags = lines.address, counts.address, flags.address
         state.raw_line = raw.struct
         state.cells, state.present = cell_structs, present_structs
         address = ctypes.cast(ctypes.c_char_p(buffer), ctypes.c_void_p).value or 0  # no copy
@@ -174,7 +186,7 @@ class RecordSplitter:
             split_present = {j: self._other_token_cells(split_cells[j], p) for j, p in split_present.items()}
         return Split(consumed, pa.Array.from_buffers(pa.int64(), n, [None, lines]),
                      pa.Array.from_buffers(pa.int32(), n, [None, counts]), raw.array(n),
-                     split_cells, split_present, pa.Array.from_buffers(pa.int8(), n, [None, controls]))
+                     split_cells, split_present, pa.Array.from_buffers(pa.int8(), n, [None, flags]))
 
     def _other_token_cells(self, cells: pa.StringArray, present: pa.StringArray) -> pa.StringArray:
         """Mark as no value ('') the cells equal to a non-ASCII null token in lower case."""

@@ -14,7 +14,8 @@ import datetime as dt
 from dataclasses import dataclass, replace
 
 from campuslake.config import ColumnSpec, Contract, NormalizationConfig
-from campuslake.ingest.csv_source import CONTROL_COLUMN
+from campuslake.ingest.csv_source import FLAGS_COLUMN
+from campuslake.ingest.csv_split import FLAG_CONTROL, FLAG_OPEN_QUOTE
 from campuslake.transform import normalize as rules
 from campuslake.sqltext import sql_identifier, sql_literal
 from campuslake.transform.normalize import python_match_key
@@ -246,7 +247,7 @@ def _checks(column: ColumnSQL) -> list[tuple[str, str]]:
                        RowReason.PATTERN_MISMATCH, f"{name} || {shown} || ' does not match {spec.pattern}'"))
     if keeps_text(spec):
         # the pattern only on the rows the reader flagged: a search per cell costs ~0.28 s per 1M
-        checks.append((f"CASE WHEN {CONTROL_COLUMN} = 1 THEN regexp_matches({column.present}, "
+        checks.append((f"CASE WHEN ({FLAGS_COLUMN} & {FLAG_CONTROL}) <> 0 THEN regexp_matches({column.present}, "
                        f"{sql_literal(CONTROL_CHARACTER)}) ELSE false END", RowReason.CONTROL_CHARACTER,
                        f"{name} || 'holds a control character, an invisible byte no text has (NUL, ESC...)'"))
     return [(condition, _reason(code, column, message)) for condition, code, message in checks]
@@ -298,12 +299,22 @@ def phone_candidates_sql(contract: Contract, config: NormalizationConfig, match:
             f"WHERE {phone.digits} IS NOT NULL AND {phone.typed} IS NULL")
 
 
+_SPANS_LINES = (f"CASE WHEN contains(_raw_line, {sql_literal(chr(10))}) THEN ' (it runs over several lines inside "
+                f"quotes: look for a quote that is missing or stray)' ELSE '' END")
+"""a wrong field count's message, when the record holds line breaks (it is kept for such records)"""
+
+
+def _line_reason(code: RowReason, message_sql: str) -> str:
+    return (f"{{'code': {sql_literal(code.value)}, 'column': CAST(NULL AS VARCHAR), "
+            f"'value': CAST(NULL AS VARCHAR), 'message': {message_sql}}}")
+
+
 def classify_sql(contract: Contract, config: NormalizationConfig, match: HeaderMatch, width: int,
                  delimiter: str, relation: str, phone_lookups: dict[str, str]) -> str:
     """SQL returning every row of `relation` with typed columns, raw cells and `_reasons`
     (`_raw_line` only where `_reasons` is not empty).
 
-    `relation` has `_source_line`, `_raw_line`, `_field_count`, `_control_chars`, cells `c0..c{width-1}` and the
+    `relation` has `_source_line`, `_raw_line`, `_field_count`, `_reader_flags`, cells `c0..c{width-1}` and the
     present forms `qN` of the contract's cells (prepared_positions); raw_cell_columns are passed on.
     `phone_lookups` maps a phone column to a relation (digits, e164) from phone_candidates_sql.
     """
@@ -311,12 +322,18 @@ def classify_sql(contract: Contract, config: NormalizationConfig, match: HeaderM
     cells = ", ".join(f"c{j}" for j in range(width))
     carried = ", ".join(raw_cell_columns(contract, match, width))
     present = "".join(f", q{j}" for j in prepared_positions(match))
-    keep = f"_source_line, _raw_line, {FIELD_COUNT}, {CONTROL_COLUMN}, {cells}{present}"
-    field_count_reason = " ".join(
-        f"WHEN {FIELD_COUNT} {op} {width} THEN [{{'code': '{code.value}', 'column': CAST(NULL AS VARCHAR), "
-        f"'value': CAST(NULL AS VARCHAR), 'message': 'the line has ' || {FIELD_COUNT} || "
-        f"' fields but the header has {width}'}}]"
-        for op, code in ((">", RowReason.TOO_MANY_FIELDS), ("<", RowReason.TOO_FEW_FIELDS)))
+    keep = f"_source_line, _raw_line, {FIELD_COUNT}, {FLAGS_COLUMN}, {cells}{present}"
+    # What is wrong with the line as a whole stands alone: its cells are not where the header says.
+    width_message = f"'the line has ' || {FIELD_COUNT} || ' fields but the header has {width}' || {_SPANS_LINES}"
+    line_checks = [
+        (f"({FLAGS_COLUMN} & {FLAG_OPEN_QUOTE}) <> 0", RowReason.UNCLOSED_QUOTE,
+         f"'the quote opening field ' || {FIELD_COUNT} || ' does not close: the line was read on its own, "
+         f"and so were the lines after it; remove the stray quote or close it'"),
+        (f"{FIELD_COUNT} > {width}", RowReason.TOO_MANY_FIELDS, width_message),
+        (f"{FIELD_COUNT} < {width}", RowReason.TOO_FEW_FIELDS, width_message),
+    ]
+    line_reasons = " ".join(f"WHEN {condition} THEN [{_line_reason(code, message)}]"
+                            for condition, code, message in line_checks)
     checks = [check for column in columns for check in _checks(column)]
     # Cheap conditions first, the list of reason structs only for the few rows that fail one:
     # building a list per row and filtering it cost more than all the checks themselves.
@@ -336,7 +353,7 @@ FROM (SELECT
     _raw_line,
     {carried},
     {typed},
-    CASE {field_count_reason}
+    CASE {line_reasons}
     WHEN {any_problem} THEN list_filter([
             {reasons}
         ], lambda x: x IS NOT NULL)

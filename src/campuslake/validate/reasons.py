@@ -19,6 +19,7 @@ class RowReason(StrEnum):
     BAD_PHONE = "bad_phone"
     EMPTY_AFTER_NORMALIZATION = "empty_after_normalization"
     CONTROL_CHARACTER = "control_character"
+    UNCLOSED_QUOTE = "unclosed_quote"
 
 
 class FileReason(StrEnum):
@@ -45,4 +46,6 @@ ROW_ADVICE: dict[str, str] = {
     RowReason.BAD_PHONE: "write a full phone number, with the country code if it is not local",
     RowReason.EMPTY_AFTER_NORMALIZATION: "the value held only titles or suffixes; write the person's name",
     RowReason.CONTROL_CHARACTER: "delete the invisible character (the exporting tool or a copy and paste put it there)",
+    RowReason.UNCLOSED_QUOTE: "a quote opens a field and never closes; remove the stray quote or close it "
+                              "(the lines after it were read on their own)",
 }

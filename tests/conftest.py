@@ -70,26 +70,30 @@ class AnswerKey:
 
 def fix_a_quarantined_batch(cli: Callable[..., CliResult], lake: Any, folder: Path) -> tuple[dict[str, Any], Path, int]:
     """What a person fixing rejected rows does, through `cli(lake, *args)`: list the quarantine,
-    export the first batch with rows, fix its out-of-range ratings (see fix_quarantined_ratings)
-    and ingest the fix. Returns the quarantine entry, the fixed file and how many rows it holds."""
-    entry = next(e for e in cli(lake, "quarantine", "list", "--json").json() if e["rows"])
+    export the first batch with out-of-range ratings, fix them (see fix_quarantined_ratings) and
+    ingest the fix. Returns the quarantine entry, the fixed file and how many rows it holds."""
     exported, fixed = folder / "exported.csv", folder / "fixed.csv"
-    cli(lake, "quarantine", "export", entry["batch_id"], "--out", str(exported), check=True)
-    fixable = fix_quarantined_ratings(exported, fixed)
-    cli(lake, "ingest", "alumni", str(fixed), check=True)
-    return entry, fixed, fixable
+    for entry in (e for e in cli(lake, "quarantine", "list", "--json").json() if e["kind"] == "rows"):
+        cli(lake, "quarantine", "export", entry["batch_id"], "--out", str(exported), check=True)
+        fixable = fix_quarantined_ratings(exported, fixed)
+        if fixable:
+            cli(lake, "ingest", "alumni", str(fixed), check=True)
+            return entry, fixed, fixable
+    raise AssertionError("no batch holds out-of-range ratings to fix")
 
 
 def fix_quarantined_ratings(exported: Path, fixed: Path) -> int:
     """Write the rows of a quarantine export whose only fault is an out-of-range rating to
-    `fixed`, rating 4, in the export's columns (what a person fixing the file would do)."""
+    `fixed`, rating 4, in the export's columns (what a person fixing the file would do); returns
+    how many (0: none, and nothing written)."""
     with exported.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         header, rows = reader.fieldnames or [], list(reader)
     rating = next(h for h in header if h.lower().replace(" ", "_") == "performance_rating")
     fixable = [{**r, rating: "4"} for r in rows if r["campuslake_reason_codes"] == "out_of_range"
                and "performance_rating" in r["campuslake_reason"]]
-    assert fixable, "the batch must hold out-of-range ratings"
+    if not fixable:
+        return 0
     with fixed.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=header)
         writer.writeheader()

@@ -390,3 +390,47 @@ def test_a_stray_quote_costs_its_own_row_only(tmp_path):
     assert "runs over several lines inside quotes" in wide_row["_reason"]
     loaded = sorted(r["employee_id"] for r in curated(lake, "alumni").to_pylist() if r["_source_file"] == "stray.csv")
     assert loaded == [200000 + i for i in range(1, 61) if i != 31]
+
+
+def test_rows_a_stray_quote_reads_into_a_name_are_not_loaded_as_one(tmp_path):
+    """A stray quote that a later quoted name closes makes the lines between them one record of
+    the right width (csv's reading): its name holds line breaks, so it is quarantined saying
+    where the value runs, not loaded with nine answers in one name. A name written over two
+    lines, quoted, is quarantined the same way; a note may hold line breaks."""
+    fields = ROW.split(",")
+    rows = [",".join([str(200000 + i), *fields[1:]]) for i in range(1, 101)]
+    rows[50] = ",".join([str(200051), '"' + fields[1], *fields[2:]])  # line 52
+    rows[59] = ",".join([str(200060), '"Juan ""JJ"" Cruz"', *fields[2:]])  # line 61
+    rows[79] = ",".join([str(200080), '"Ana\nCruz"', *fields[2:]])  # lines 81-82
+    export = tmp_path / "export.csv"
+    export.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    lake = tmp_path / "lake"
+    run_cli(lake, "ingest", "alumni", str(export), check=True)
+    [batch] = run_cli(lake, "run", "--json").json()["batches"]
+    assert (batch["rows_in"], batch["rows_valid"], batch["rows_quarantined"]) == (91, 89, 2)
+    quarantined = pq.read_table(next((lake / "quarantine").rglob("rows.parquet"))).to_pylist()
+    assert [(r["_source_line"], r["_reason_codes"]) for r in quarantined] == [(52, "line_break"), (81, "line_break")]
+    assert "runs from line 52 to line 61" in quarantined[0]["_reason"]
+    assert "runs from line 81 to line 82" in quarantined[1]["_reason"]
+    assert not any("\n" in r["employee_name"] or "," in r["employee_name"] for r in curated(lake, "alumni").to_pylist())
+
+
+def test_a_column_declared_multiline_keeps_its_line_breaks(tmp_path):
+    from campuslake.config import default_config_text
+
+    name_column = "      - name: employee_name\n"
+    config = tmp_path / "campuslake.yaml"
+    config.write_text(default_config_text().replace(name_column, (
+        "      - name: note\n        aliases: [notes]\n        type: string\n        multiline: true\n"
+        + name_column), 1))
+    export = tmp_path / "export.csv"
+    two_line_name = ROW.replace("123456,Ana Cruz", '123457,"Ana\nCruz"')
+    export.write_text(f'{HEADER},Notes\n{ROW},"moved, then\nreturned"\n{two_line_name},one line\n', encoding="utf-8")
+    lake = tmp_path / "lake"
+    run_cli(lake, "--config", str(config), "ingest", "alumni", str(export), check=True)
+    [batch] = run_cli(lake, "--config", str(config), "run", "--json").json()["batches"]
+    assert (batch["rows_valid"], batch["rows_quarantined"]) == (1, 1)
+    [kept] = curated(lake, "alumni").to_pylist()
+    assert kept["note"] == "moved, then returned"  # the whitespace rule still collapses it
+    [bad] = pq.read_table(next((lake / "quarantine").rglob("rows.parquet"))).to_pylist()
+    assert (bad["_source_line"], bad["_reason_codes"]) == (4, "line_break")

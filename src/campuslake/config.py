@@ -47,6 +47,9 @@ class ColumnSpec(_Strict):
     """Normalization rules applied in order (see campuslake.transform.normalize.RULES)."""
     formats: list[str] = Field(default_factory=list)
     """strptime formats tried in order for timestamp columns."""
+    multiline: bool = False
+    """A text column's value may hold line breaks (a free-text note). Otherwise a line break in
+    it quarantines the row (`line_break`): most often a stray quote read the next lines into it."""
 
     @property
     def header_names(self) -> set[str]:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from campuslake.ingest.csv_split import FLAG_CONTROL, FLAG_OPEN_QUOTE, RecordSplitter
+from campuslake.ingest.csv_split import FLAG_CONTROL, FLAG_LINE_BREAK, FLAG_OPEN_QUOTE, RecordSplitter
 
 # Every character str.isspace() accepts, and the BOM exports leave behind.
 SPACES = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006" \
@@ -45,7 +45,7 @@ def reference_control(value: str) -> int:
 
 def split_values(values: list[str], tokens: list[str] = TOKENS) -> tuple[list[object], list[object], list[int]]:
     """Write `values` as the second column of a CSV (csv.writer quotes what needs it), split it,
-    and return (cells, present forms) of that column and the records' control flags."""
+    and return (cells, present forms) of that column and the records' flags."""
     text, starts = "", []
     for i, value in enumerate(values):
         out = io.StringIO(newline="")
@@ -68,10 +68,11 @@ messy = st.lists(piece, max_size=8).map("".join)
           " N/A ", "NULL", "na\u00a0", "-", "UN\u212aNOWN", "Ana  Cruz", "a\r\nb", '"q"',
           "An\x07a", "\x1b[0m", "x\x7f", "caf\u0085e", "\u0091quoted\u0092", "\u009f", "\u00a0\u00c2"])
 def test_present_form_is_the_collapsed_cell_or_no_value_for_tokens(values: list[str]) -> None:
-    cells, present, controls = split_values(values)
+    cells, present, flags = split_values(values)
     assert cells == values  # the cell itself is untouched
     assert present == [reference_present(v) for v in values]
-    assert controls == [reference_control(v) for v in values]
+    assert [f & FLAG_CONTROL for f in flags] == [reference_control(v) for v in values]
+    assert [f & FLAG_LINE_BREAK == FLAG_LINE_BREAK for f in flags] == ["\n" in v for v in values]
     for value in present:
         if value:
             assert value == value.strip() and "  " not in value
@@ -141,7 +142,7 @@ def test_a_quote_still_open_past_the_limit_is_cut_the_same_however_the_file_is_r
         assert _split_as_read(text, size, max_quote_bytes=64) == records, size
     # within the limit the quote closes, as csv reads it: one record of the lines in between
     [whole, last] = _split_as_read(text, 7)
-    assert whole[1] == 0 and whole[4:] == ("1", "Ana\n" + "".join(f"{i},B{i}\n" for i in range(2, 60)) + '60,C" end')
+    assert whole[1] == FLAG_LINE_BREAK and whole[4:] == ("1", "Ana\n" + "".join(f"{i},B{i}\n" for i in range(2, 60)) + '60,C" end')
     assert last[4:] == ("61", "D")
 
 

@@ -143,6 +143,8 @@ def reference_clean(cells: dict[str, str]) -> dict[str, object]:
         raise ValueError(RowReason.EMPTY_AFTER_NORMALIZATION)
     if any(unicodedata.category(ch) == "Cc" and not ch.isspace() for ch in cells["employee_name"]):
         raise ValueError(RowReason.CONTROL_CHARACTER)
+    if "\n" in cells["employee_name"]:
+        raise ValueError(RowReason.LINE_BREAK)
     return {
         "employee_id": int(id_text), "employee_name": name, **vocabulary, "email": email,
         "phone": None if phone is None else "+63" + phone, "performance_rating": int(rating_text),

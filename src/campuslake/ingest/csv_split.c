@@ -24,7 +24,8 @@
 #include <string.h>
 
 #define FLAG_CONTROL 1     /* a prepared cell holds a control character */
-#define FLAG_OPEN_QUOTE 2  /* a quoted field did not close: the record is its first line */
+#define FLAG_OPEN_QUOTE 2  /* a quoted field did not close: the record ends with the quote's line */
+#define FLAG_LINE_BREAK 4  /* a quoted field holds a line break: the record runs over several lines */
 
 typedef struct {
     int32_t *offsets;   /* records + 1 */
@@ -53,7 +54,7 @@ typedef struct {
     cl_strings raw_line;         /* per record: its text, only where quoting or the width was off */
     cl_strings *cells;           /* width columns */
     cl_strings *present;         /* width columns; untouched where prepare[j] is 0 */
-    int8_t *flags;               /* per record: FLAG_CONTROL | FLAG_OPEN_QUOTE */
+    int8_t *flags;               /* per record: FLAG_CONTROL | FLAG_OPEN_QUOTE | FLAG_LINE_BREAK */
     int8_t cut;                  /* set while the record being parsed is a cut one (FLAG_OPEN_QUOTE) */
 } cl_split;
 
@@ -180,9 +181,10 @@ static int prepare_cell(const cl_split *s, const cl_tables *t, cl_strings *out, 
     return control;
 }
 
-/* Commit record `row`: cells, present forms, raw text, line and field count. */
+/* Commit record `row`: cells, present forms, raw text, line and field count. `newlines`: the line
+ * breaks it holds (inside quotes) and the line end after it, if any (`line_end`). */
 static void commit_record(cl_split *s, const cl_tables *t, const uint8_t *record, const uint8_t *text_end,
-                          int32_t fields, int quoted, int64_t newlines) {
+                          int32_t fields, int quoted, int64_t newlines, int line_end) {
     const int64_t row = s->records;
     int control = 0;
     for (int32_t j = 0; j < s->width; j++) {
@@ -211,7 +213,8 @@ static void commit_record(cl_split *s, const cl_tables *t, const uint8_t *record
     raw->offsets[row + 1] = (int32_t)raw->used;
     s->lines[row] = s->line;
     s->field_counts[row] = fields;
-    s->flags[row] = (int8_t)((control ? FLAG_CONTROL : 0) | (s->cut ? FLAG_OPEN_QUOTE : 0));
+    s->flags[row] = (int8_t)((control ? FLAG_CONTROL : 0) | (s->cut ? FLAG_OPEN_QUOTE : 0) |
+                             (newlines > line_end ? FLAG_LINE_BREAK : 0));
     s->records++;
     s->line += newlines;
 }
@@ -293,7 +296,7 @@ static const uint8_t *parse_record(cl_split *s, const cl_tables *t, const uint8_
             if (++field < width) dst = s->cells[field].data + s->cells[field].used;
             continue;
         }
-        text_end = p;  /* the line end: "\n" or "\r\n" */
+        text_end = p;  /* the line end: "\n" or "\r\n" (without one, text_end stays at the input's end) */
         next = p + (c == '\r' ? 2 : 1);
         newlines++;
         goto record_ended;
@@ -310,7 +313,7 @@ record_ended:
         s->line += newlines;
         return next;
     }
-    commit_record(s, t, record, text_end, field + 1, quoted, newlines);
+    commit_record(s, t, record, text_end, field + 1, quoted, newlines, text_end < end);
     return next;
 }
 

@@ -638,9 +638,11 @@ class _Answers:
 
 def _draw_answers(
     quota: _FileQuota, *, file_index: int, files: int, into_v2: bool, latin1_only: bool,
-    people: _People, rng: np.random.Generator,
+    first_defect: int, people: _People, rng: np.random.Generator,
 ) -> tuple[_Answers, int]:
-    """The file's records in file order, and how many of them are repeat answers."""
+    """The file's records in file order, and how many of them are repeat answers. Defects go
+    round the kinds from `first_defect` (the bad rows of earlier files), so every kind is made
+    once there are as many bad rows as kinds."""
     candidates = people.repeat_candidates(into_v2=into_v2, latin1_only=latin1_only)
     n_repeat = min(quota.repeat, len(candidates))
     n_duplicate = quota.duplicate
@@ -665,7 +667,7 @@ def _draw_answers(
     else:
         submitted = np.full(n, np.datetime64("NaT"), "datetime64[s]")
     defect = np.full(n, -1, np.int8)
-    defect[is_bad] = rng.integers(len(_DEFECTS), size=quota.bad)
+    defect[is_bad] = (first_defect + np.arange(quota.bad)) % len(_DEFECTS)
     unique = _Answers(
         person=person, role=people.role[person], rating=people.rating[person], submitted=submitted,
         email_blank=rng.random(n) < _BLANK_OPTIONAL_SHARE,
@@ -780,6 +782,8 @@ def _defect_cell(
     if reason is RowReason.CONTROL_CHARACTER:
         return "Employee_Name", (FIRST_NAMES[people.first[person]] + one_of(_CONTROL_CHARACTERS, pick2)
                                  + " " + LAST_NAMES[people.last[person]])
+    if reason is RowReason.LINE_BREAK:  # a name pasted over two lines (written quoted, as a sheet does)
+        return "Employee_Name", FIRST_NAMES[people.first[person]] + "\n" + LAST_NAMES[people.last[person]]
     raise AssertionError(f"{reason} is not a cell defect")
 
 
@@ -895,7 +899,7 @@ class _WrittenFile:
 
 
 def _write_data_file(
-    out_dir: Path, file_index: int, quota: _FileQuota, *, files: int, into_v2: bool,
+    out_dir: Path, file_index: int, quota: _FileQuota, *, files: int, into_v2: bool, first_defect: int,
     layout: FileLayout, people: _People, renderer: _Renderer, rng: np.random.Generator,
     writer: ThreadPoolExecutor,
 ) -> _WrittenFile:
@@ -903,7 +907,7 @@ def _write_data_file(
     latin1_only = layout.encoding == "latin-1"
     answers, repeats = _draw_answers(
         quota, file_index=file_index, files=files, into_v2=into_v2, latin1_only=latin1_only,
-        people=people, rng=rng,
+        first_defect=first_defect, people=people, rng=rng,
     )
     cells = _render_cells(answers, people, renderer, into_v2=into_v2, rng=rng)
     _spoil_cells(cells, answers, people, renderer, into_v2=into_v2, rng=rng)
@@ -960,7 +964,8 @@ def _write_data_files(
             wanted = min(quota.repeat + repeats_owed, quota.rows - quota.bad - quota.duplicate)
             export = _write_data_file(
                 out_dir, index, replace(quota, repeat=wanted), files=len(quotas), into_v2=into_v2,
-                layout=layout, people=people, renderer=renderer, rng=rng, writer=writer,
+                first_defect=sum(q.bad for q in quotas[:index]), layout=layout, people=people,
+                renderer=renderer, rng=rng, writer=writer,
             )
             repeats_owed += quota.repeat - export.repeats
             written.append(export)

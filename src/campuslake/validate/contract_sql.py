@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from campuslake.config import ColumnSpec, Contract, NormalizationConfig
 from campuslake.ingest.csv_source import FLAGS_COLUMN
-from campuslake.ingest.csv_split import FLAG_CONTROL, FLAG_OPEN_QUOTE
+from campuslake.ingest.csv_split import FLAG_CONTROL, FLAG_LINE_BREAK, FLAG_OPEN_QUOTE
 from campuslake.transform import normalize as rules
 from campuslake.sqltext import sql_identifier, sql_literal
 from campuslake.transform.normalize import python_match_key
@@ -182,6 +182,7 @@ def _staged(columns: list[ColumnSQL], relation: str, keep: str, lookups: dict[st
 LISTED_VALUES = 12
 """an unknown value's message names the allowed values when there are no more than this many"""
 _EXAMPLE_TIME = dt.datetime(2024, 3, 1, 13, 45, 30)
+_LINE_FEED = sql_literal("\n")
 
 
 def _type_words(spec: ColumnSpec) -> str:
@@ -250,6 +251,13 @@ def _checks(column: ColumnSQL) -> list[tuple[str, str]]:
         checks.append((f"CASE WHEN ({FLAGS_COLUMN} & {FLAG_CONTROL}) <> 0 THEN regexp_matches({column.present}, "
                        f"{sql_literal(CONTROL_CHARACTER)}) ELSE false END", RowReason.CONTROL_CHARACTER,
                        f"{name} || 'holds a control character, an invisible byte no text has (NUL, ESC...)'"))
+    if keeps_text(spec) and not spec.multiline:
+        # only on the records the reader found running over several lines (inside quotes)
+        last_line = f"_source_line + length(_raw_line) - length(replace(_raw_line, {_LINE_FEED}, ''))"
+        checks.append((f"CASE WHEN ({FLAGS_COLUMN} & {FLAG_LINE_BREAK}) <> 0 THEN contains({column.cell}, "
+                       f"{_LINE_FEED}) ELSE false END", RowReason.LINE_BREAK,
+                       f"{name} || 'holds a line break: the quoted value runs from line ' || _source_line || "
+                       f"' to line ' || ({last_line}) || '; if its quote is stray, remove it'"))
     return [(condition, _reason(code, column, message)) for condition, code, message in checks]
 
 
@@ -299,7 +307,7 @@ def phone_candidates_sql(contract: Contract, config: NormalizationConfig, match:
             f"WHERE {phone.digits} IS NOT NULL AND {phone.typed} IS NULL")
 
 
-_SPANS_LINES = (f"CASE WHEN contains(_raw_line, {sql_literal(chr(10))}) THEN ' (it runs over several lines inside "
+_SPANS_LINES = (f"CASE WHEN contains(_raw_line, {_LINE_FEED}) THEN ' (it runs over several lines inside "
                 f"quotes: look for a quote that is missing or stray)' ELSE '' END")
 """a wrong field count's message, when the record holds line breaks (it is kept for such records)"""
 

@@ -20,6 +20,7 @@ class RowReason(StrEnum):
     EMPTY_AFTER_NORMALIZATION = "empty_after_normalization"
     CONTROL_CHARACTER = "control_character"
     UNCLOSED_QUOTE = "unclosed_quote"
+    LINE_BREAK = "line_break"
 
 
 class FileReason(StrEnum):
@@ -48,4 +49,6 @@ ROW_ADVICE: dict[str, str] = {
     RowReason.CONTROL_CHARACTER: "delete the invisible character (the exporting tool or a copy and paste put it there)",
     RowReason.UNCLOSED_QUOTE: "a quote opens a field and never closes; remove the stray quote or close it "
                               "(the lines after it were read on their own)",
+    RowReason.LINE_BREAK: "the value should be one line; remove the line break, or the stray quote that "
+                          "read the next lines of the file into it (they come back as rows once it is gone)",
 }

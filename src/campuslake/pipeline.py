@@ -429,7 +429,7 @@ class BatchProcessor:
         raw = raw_cell_columns(self.contract, match, len(fmt.header))
 
         def build(lookups: dict[str, str]) -> None:
-            sql = classify_sql(self.contract, config, match, len(fmt.header), fmt.delimiter, "raw_batch", lookups)
+            sql = classify_sql(self.contract, config, match, fmt.written_header, fmt.delimiter, "raw_batch", lookups)
             engine.execute(f"CREATE OR REPLACE TABLE batch_rows AS {batch_status_sql(f'({sql})', columns, raw)}")
 
         build({})

@@ -787,7 +787,7 @@ def _defect_cell(
     raise AssertionError(f"{reason} is not a cell defect")
 
 
-_LINE_DEFECTS = (RowReason.TOO_MANY_FIELDS, RowReason.TOO_FEW_FIELDS)
+_LINE_DEFECTS = (RowReason.TOO_MANY_FIELDS, RowReason.TOO_FEW_FIELDS, RowReason.REPEATED_HEADER)
 
 
 def _spoil_cells(
@@ -825,9 +825,11 @@ def _csv_field(values: pa.Array) -> pa.Array:
 
 
 def _csv_lines(
-    fields_in_order: list[pa.Array], answers: _Answers, terminator: str, rng: np.random.Generator
+    fields_in_order: list[pa.Array], answers: _Answers, header_line: str, terminator: str,
+    rng: np.random.Generator,
 ) -> pa.Array:
-    """One terminated CSV record per row, with the line-level defects applied."""
+    """One terminated CSV record per row, with the line-level defects applied (a repeated header
+    is `header_line` again, as where two exports were joined)."""
     *leading, last = fields_in_order
     too_many = answers.defect == _DEFECTS.index(RowReason.TOO_MANY_FIELDS)
     endings = pa.array([terminator, *(f",{extra}{terminator}" for extra in _EXTRA_FIELDS)])
@@ -838,6 +840,9 @@ def _csv_lines(
         mask = pa.array(too_few)
         shortened = pc.binary_join_element_wise(*(f.filter(mask) for f in leading), ",")
         lines = pc.replace_with_mask(lines, mask, _join(shortened, terminator))
+    repeated = answers.defect == _DEFECTS.index(RowReason.REPEATED_HEADER)
+    if repeated.any():
+        lines = pc.replace_with_mask(lines, pa.array(repeated), pa.repeat(header_line + terminator, int(repeated.sum())))
     return lines
 
 
@@ -915,8 +920,8 @@ def _write_data_file(
     if layout.notes_column:
         cells[NOTES_HEADER] = _notes(len(answers.person), rng)
     fields_in_order = [_csv_field(cells[h]) if h in _FREE_TEXT else cells[h] for h in headers]
-    lines = _csv_lines(fields_in_order, answers, layout.line_ending, rng)
     written_header = [_RENAMED_HEADER.get(h, h) if layout.rename_headers else h for h in headers]
+    lines = _csv_lines(fields_in_order, answers, ",".join(written_header), layout.line_ending, rng)
     text = (",".join(written_header) + layout.line_ending).encode("utf-8") + _utf8_bytes(lines)
     name = f"{EXPORT_PREFIX}{file_index:03d}.csv" + (".gz" if layout.gzip else "")
     written = writer.submit(_write_export, out_dir / name, text, layout)

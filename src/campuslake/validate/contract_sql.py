@@ -312,21 +312,29 @@ _SPANS_LINES = (f"CASE WHEN contains(_raw_line, {_LINE_FEED}) THEN ' (it runs ov
 """a wrong field count's message, when the record holds line breaks (it is kept for such records)"""
 
 
+def _repeats_header(header: list[str], prepared: list[int]) -> str:
+    """SQL: the row's cells, spaces trimmed and collapsed, are the header's names (the reader's
+    present forms where it made them: no string function per row)."""
+    return " AND ".join(f"{f'coalesce(q{j}, c{j})' if j in prepared else f'c{j}'} = {sql_literal(' '.join(name.split()))}"
+                        for j, name in enumerate(header))
+
+
 def _line_reason(code: RowReason, message_sql: str) -> str:
     return (f"{{'code': {sql_literal(code.value)}, 'column': CAST(NULL AS VARCHAR), "
             f"'value': CAST(NULL AS VARCHAR), 'message': {message_sql}}}")
 
 
-def classify_sql(contract: Contract, config: NormalizationConfig, match: HeaderMatch, width: int,
+def classify_sql(contract: Contract, config: NormalizationConfig, match: HeaderMatch, header: list[str],
                  delimiter: str, relation: str, phone_lookups: dict[str, str]) -> str:
     """SQL returning every row of `relation` with typed columns, raw cells and `_reasons`
-    (`_raw_line` only where `_reasons` is not empty).
+    (`_raw_line` only where `_reasons` is not empty). `header`: the file's, as written.
 
     `relation` has `_source_line`, `_raw_line`, `_field_count`, `_reader_flags`, cells `c0..c{width-1}` and the
     present forms `qN` of the contract's cells (prepared_positions); raw_cell_columns are passed on.
     `phone_lookups` maps a phone column to a relation (digits, e164) from phone_candidates_sql.
     """
     columns, by_value_columns = _columns(contract, config, match, phone_lookups)
+    width = len(header)
     cells = ", ".join(f"c{j}" for j in range(width))
     carried = ", ".join(raw_cell_columns(contract, match, width))
     present = "".join(f", q{j}" for j in prepared_positions(match))
@@ -339,6 +347,8 @@ def classify_sql(contract: Contract, config: NormalizationConfig, match: HeaderM
          f"and so were the lines after it; remove the stray quote or close it'"),
         (f"{FIELD_COUNT} > {width}", RowReason.TOO_MANY_FIELDS, width_message),
         (f"{FIELD_COUNT} < {width}", RowReason.TOO_FEW_FIELDS, width_message),
+        (_repeats_header(header, prepared_positions(match)), RowReason.REPEATED_HEADER,
+         "'the line repeats the header (were exports joined one after the other?): delete it'"),
     ]
     line_reasons = " ".join(f"WHEN {condition} THEN [{_line_reason(code, message)}]"
                             for condition, code, message in line_checks)

@@ -21,6 +21,7 @@ class RowReason(StrEnum):
     CONTROL_CHARACTER = "control_character"
     UNCLOSED_QUOTE = "unclosed_quote"
     LINE_BREAK = "line_break"
+    REPEATED_HEADER = "repeated_header"
 
 
 class FileReason(StrEnum):
@@ -49,6 +50,7 @@ ROW_ADVICE: dict[str, str] = {
     RowReason.CONTROL_CHARACTER: "delete the invisible character (the exporting tool or a copy and paste put it there)",
     RowReason.UNCLOSED_QUOTE: "a quote opens a field and never closes; remove the stray quote or close it "
                               "(the lines after it were read on their own)",
+    RowReason.REPEATED_HEADER: "the header appears again as a row (exports joined one after the other); delete the line",
     RowReason.LINE_BREAK: "the value should be one line; remove the line break, or the stray quote that "
                           "read the next lines of the file into it (they come back as rows once it is gone)",
 }

@@ -381,8 +381,8 @@ def test_a_stray_quote_costs_its_own_row_only(tmp_path):
     batches = {b["file"]: b for b in run_cli(lake, "run", "--json").json()["batches"]}
     counts = {f: (b["rows_in"], b["rows_valid"], b["rows_quarantined"]) for f, b in batches.items()}
     assert counts == {"stray.csv": (60, 59, 1), "wide.csv": (2, 1, 1)}
-    quarantined = {r["_source_file"]: r for r in
-                   (row for path in (lake / "quarantine").rglob("rows.parquet") for row in pq.read_table(path).to_pylist())}
+    files = (lake / "quarantine").rglob("rows.parquet")
+    quarantined = {r["_source_file"]: r for path in files for r in pq.read_table(path).to_pylist()}
     stray_row, wide_row = quarantined["stray.csv"], quarantined["wide.csv"]
     assert (stray_row["_source_line"], stray_row["_reason_codes"]) == (32, "unclosed_quote")
     assert stray_row["_raw_line"] == rows[30] and "field 2 does not close" in stray_row["_reason"]

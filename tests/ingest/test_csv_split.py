@@ -123,8 +123,9 @@ def test_a_quote_open_at_the_end_of_the_input_ends_with_its_line() -> None:
     would swallow every row after it: the record ends with the quote's line instead, flagged,
     and the lines after it are records of their own."""
     text = b'0,"z"\n1,a\n2,"b, c\r\n3,d\n\n4,e\n'  # no quote after the one opening "b: it never closes
-    expected = [(1, 0, 2, '0,"z"', "0", "z"), (2, 0, 2, None, "1", "a"), (3, FLAG_OPEN_QUOTE, 2, '2,"b, c', "2", "b, c"),
-                (4, 0, 2, None, "3", "d"), (6, 0, 2, None, "4", "e")]
+    expected = [(1, 0, 2, '0,"z"', "0", "z"), (2, 0, 2, None, "1", "a"),
+                (3, FLAG_OPEN_QUOTE, 2, '2,"b, c', "2", "b, c"), (4, 0, 2, None, "3", "d"),
+                (6, 0, 2, None, "4", "e")]
     for size in (1, 3, 8, len(text)):
         assert _split_as_read(text, size) == expected, size
 
@@ -142,7 +143,8 @@ def test_a_quote_still_open_past_the_limit_is_cut_the_same_however_the_file_is_r
         assert _split_as_read(text, size, max_quote_bytes=64) == records, size
     # within the limit the quote closes, as csv reads it: one record of the lines in between
     [whole, last] = _split_as_read(text, 7)
-    assert whole[1] == FLAG_LINE_BREAK and whole[4:] == ("1", "Ana\n" + "".join(f"{i},B{i}\n" for i in range(2, 60)) + '60,C" end')
+    swallowed = "".join(f"{i},B{i}\n" for i in range(2, 60))
+    assert whole[1] == FLAG_LINE_BREAK and whole[4:] == ("1", "Ana\n" + swallowed + '60,C" end')
     assert last[4:] == ("61", "D")
 
 

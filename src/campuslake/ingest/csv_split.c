@@ -12,8 +12,8 @@
  *
  * Where csv differs: a quoted field still open at the end of the input, or `max_quote_bytes`
  * past its record's start, is a stray quote, not a value that takes the rest of the file. The
- * record is cut at the end of its first line and flagged, and the lines after it are read on
- * their own.
+ * record is cut at the end of the quote's line and flagged, and the lines after it are read
+ * on their own. A record whose quoted fields hold line breaks is flagged too.
  *
  * Output goes into Arrow string arrays whose buffers the caller allocates: data buffers as
  * large as the input (a column's cells never hold more bytes), offsets and validity for one

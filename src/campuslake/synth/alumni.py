@@ -842,7 +842,8 @@ def _csv_lines(
         lines = pc.replace_with_mask(lines, mask, _join(shortened, terminator))
     repeated = answers.defect == _DEFECTS.index(RowReason.REPEATED_HEADER)
     if repeated.any():
-        lines = pc.replace_with_mask(lines, pa.array(repeated), pa.repeat(header_line + terminator, int(repeated.sum())))
+        header_again = pa.repeat(header_line + terminator, int(repeated.sum()))
+        lines = pc.replace_with_mask(lines, pa.array(repeated), header_again)
     return lines
 
 

@@ -229,7 +229,8 @@ def _checks(column: ColumnSQL) -> list[tuple[str, str]]:
                        f"{name} || {shown} || ' holds nothing once titles and suffixes are removed'"))
     failed = f"{column.normalized} IS NOT NULL AND {column.typed} IS NULL"
     if spec.type in ("integer", "timestamp"):
-        checks.append((failed, RowReason.BAD_TYPE, f"{name} || {shown} || {sql_literal(' is not ' + _type_words(spec))}"))
+        checks.append((failed, RowReason.BAD_TYPE,
+                       f"{name} || {shown} || {sql_literal(' is not ' + _type_words(spec))}"))
     elif spec.type == "email":
         checks.append((failed, RowReason.BAD_EMAIL, f"{name} || {shown} || ' is not a valid e-mail address'"))
     elif spec.type == "phone":
@@ -315,8 +316,9 @@ _SPANS_LINES = (f"CASE WHEN contains(_raw_line, {_LINE_FEED}) THEN ' (it runs ov
 def _repeats_header(header: list[str], prepared: list[int]) -> str:
     """SQL: the row's cells, spaces trimmed and collapsed, are the header's names (the reader's
     present forms where it made them: no string function per row)."""
-    return " AND ".join(f"{f'coalesce(q{j}, c{j})' if j in prepared else f'c{j}'} = {sql_literal(' '.join(name.split()))}"
-                        for j, name in enumerate(header))
+    cells = [f"coalesce(q{j}, c{j})" if j in prepared else f"c{j}" for j in range(len(header))]
+    names = [" ".join(name.split()) for name in header]
+    return " AND ".join(f"{cell} = {sql_literal(name)}" for cell, name in zip(cells, names, strict=True))
 
 
 def _line_reason(code: RowReason, message_sql: str) -> str:

@@ -50,7 +50,8 @@ ROW_ADVICE: dict[str, str] = {
     RowReason.CONTROL_CHARACTER: "delete the invisible character (the exporting tool or a copy and paste put it there)",
     RowReason.UNCLOSED_QUOTE: "a quote opens a field and never closes; remove the stray quote or close it "
                               "(the lines after it were read on their own)",
-    RowReason.REPEATED_HEADER: "the header appears again as a row (exports joined one after the other); delete the line",
+    RowReason.REPEATED_HEADER: "the header appears again as a row (exports joined one after the other); "
+                               "delete the line",
     RowReason.LINE_BREAK: "the value should be one line; remove the line break, or the stray quote that "
                           "read the next lines of the file into it (they come back as rows once it is gone)",
 }

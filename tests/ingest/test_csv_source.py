@@ -141,6 +141,21 @@ def test_last_record_without_trailing_newline_is_read(tmp_path: Path) -> None:
     assert lines(rows) == [2, 3]
 
 
+@pytest.mark.parametrize("hint", ["sep=;", "\ufeffsep=;", "SEP=;", "sep=\t", "sep=|"])
+def test_excels_separator_line_names_the_delimiter_and_the_header_follows(tmp_path: Path, hint: str) -> None:
+    d = hint[-1]  # the header holds as many commas: counting alone would pick the comma
+    text = f"{hint}\r\nid{d}name, first, last{d}note\r\n1{d}Ana, Cruz, B{d}x\r\n"
+    source, rows = read(tmp_path, text.encode("utf-8"))
+    assert (source.delimiter, source.header, source.header_line) == (d, ["id", "name, first, last", "note"], 2)
+    assert lines(rows) == [3] and cells(rows, 3) == [["1", "Ana, Cruz, B", "x"]]
+
+
+def test_a_file_of_a_separator_line_only_is_empty(tmp_path: Path) -> None:
+    with pytest.raises(FileRejected) as rejected:
+        read(tmp_path, b"sep=,\n")
+    assert rejected.value.reason is FileReason.EMPTY_FILE
+
+
 def test_header_only_file_has_no_rows(tmp_path: Path) -> None:
     source, rows = read(tmp_path, b"id,name\n")
     assert source.header == ["id", "name"] and rows == []

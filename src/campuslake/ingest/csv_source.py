@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import io
 import itertools
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from campuslake.validate.reasons import FileReason
 SAMPLE_BYTES = 64 << 10
 CHUNK_BYTES = 16 << 20
 DELIMITERS = (",", ";", "\t", "|")
+_SEPARATOR_HINT = re.compile("\ufeff?sep=([,;\t|]) *", re.IGNORECASE)
+"""the line Excel writes before the header to name the delimiter"""
 LINE_COLUMN = "_source_line"
 RAW_LINE_COLUMN = "_raw_line"
 FIELD_COUNT_COLUMN = "_field_count"
@@ -236,10 +239,12 @@ def _mac_line_ends(chunks: Iterator[bytes]) -> Iterator[bytes]:
         yield chunk.replace(b"\r", b"\n")
 
 
-def _parse_header(text: str) -> tuple[str, list[str]]:
-    """(delimiter, header fields as written, trimmed)."""
-    counts = {d: _count_outside_quotes(text, d) for d in DELIMITERS}
-    delimiter = max(DELIMITERS, key=lambda d: (counts[d], -DELIMITERS.index(d)))
+def _parse_header(text: str, delimiter: str | None = None) -> tuple[str, list[str]]:
+    """(delimiter, header fields as written, trimmed); the delimiter the header holds most of,
+    unless one is given."""
+    if delimiter is None:
+        counts = {d: _count_outside_quotes(text, d) for d in DELIMITERS}
+        delimiter = max(DELIMITERS, key=lambda d: (counts[d], -DELIMITERS.index(d)))
     fields = next(csv.reader([text], delimiter=delimiter))
     return delimiter, [name.replace("\ufeff", "").strip() for name in fields]
 
@@ -325,19 +330,28 @@ def read_csv_source(storage: LakeStorage, relative: str) -> tuple[SourceFormat, 
     # a header splits the same way at any delimiter unless a quote in it holds a line end).
     finder = RecordSplitter(",", 0, max_records=1)
     buffer, start, final = b"", 0, False
-    while not final:  # next() by hand: breaking out of a for loop would close the generator
-        chunk = next(chunks, None)
-        final = chunk is None
-        if chunk:
-            buffer, start = buffer[start:] + chunk, 0
-        header = _split(finder, buffer, final, start)
-        start += header.consumed
-        if len(header.lines):
-            break
-    else:
+
+    def next_record() -> Split | None:
+        nonlocal buffer, start, final
+        while True:  # next() by hand: breaking out of a for loop would close the generator
+            found = _split(finder, buffer, final, start)
+            start += found.consumed
+            if len(found.lines) or final:
+                return found if len(found.lines) else None
+            chunk = next(chunks, None)
+            final = chunk is None
+            if chunk:
+                buffer, start = buffer[start:] + chunk, 0
+
+    header = next_record()
+    hint = _SEPARATOR_HINT.fullmatch(header.raw_lines[0].as_py()) if header else None
+    if hint:  # Excel's first line naming the delimiter ("sep=;"): the header comes after it
+        header = next_record()
+    if header is None:
         raise FileRejected(FileReason.EMPTY_FILE, "the file has no header and no rows: export it again")
     source.blank_lines = finder.blank_lines
-    source.delimiter, source.written_header = _parse_header(header.raw_lines[0].as_py())
+    source.delimiter, source.written_header = _parse_header(header.raw_lines[0].as_py(),
+                                                            hint.group(1) if hint else None)
     source.header = _unique_names(source.written_header)
     source.header_line = header.lines[0].as_py()
     return source, CsvRows(source, buffer, start, chunks, finder.line)

@@ -434,3 +434,23 @@ def test_a_column_declared_multiline_keeps_its_line_breaks(tmp_path):
     assert kept["note"] == "moved, then returned"  # the whitespace rule still collapses it
     [bad] = pq.read_table(next((lake / "quarantine").rglob("rows.parquet"))).to_pylist()
     assert (bad["_source_line"], bad["_reason_codes"]) == (4, "line_break")
+
+
+def test_a_line_in_another_encoding_costs_its_own_row_only(tmp_path):
+    """A UTF-8 export with one line typed in a Latin-1 tool: every other name keeps its accents
+    (the file is not read as Windows-1252 because of one line), the faulty row is quarantined
+    with its column, and the batch says why."""
+    fields = ROW.split(",")
+    rows = [",".join([str(200000 + i), "José Peña", *fields[2:]]) for i in range(1, 200)]
+    export = tmp_path / "export.csv"
+    export.write_bytes(("\n".join([HEADER, *rows]) + "\n").encode("utf-8")
+                       + ",".join(["200200", "Nuñez Cruz", *fields[2:]]).encode("latin-1") + b"\n")
+    lake = tmp_path / "lake"
+    run_cli(lake, "ingest", "alumni", str(export), check=True)
+    [batch] = run_cli(lake, "run", "--json").json()["batches"]
+    assert (batch["rows_in"], batch["rows_valid"], batch["rows_quarantined"]) == (200, 199, 1)
+    assert any("not_utf8" in warning for warning in batch["warnings"])
+    assert {r["employee_name"] for r in curated(lake, "alumni").to_pylist()} == {"José Peña"}
+    [bad] = pq.read_table(next((lake / "quarantine").rglob("rows.parquet"))).to_pylist()
+    assert (bad["_source_line"], [(r["code"], r["column"]) for r in bad["_reasons"]]) == (
+        201, [("not_utf8", "employee_name")])

@@ -26,7 +26,8 @@ import pyarrow.parquet as pq
 
 from campuslake.config import Contract
 from campuslake.engines import Engine, get_engine
-from campuslake.ingest.csv_source import FLAGS_COLUMN, FileRejected, SourceFormat, read_csv_source
+from campuslake.ingest.csv_source import (FLAGS_COLUMN, UTF8_WITH_FAULTS, FileRejected, SourceFormat,
+                                        read_csv_source)
 from campuslake.lake.archive import archive_landed_file
 from campuslake.lake.catalog import utc_now
 from campuslake.lake.delta import CuratedTables
@@ -262,6 +263,9 @@ class BatchProcessor:
         # A fixed quarantine export carries our reason columns: expected, so not worth a warning.
         extra = [h for h in match.extra if normalize_header(h) not in EXPORT_COLUMNS]
         warnings = [f"extra columns kept in raw only: {', '.join(extra)}"] if extra else []
+        if fmt.encoding == UTF8_WITH_FAULTS:
+            warnings.append("UTF-8 but for some bytes: the values holding them are shown as \ufffd and "
+                            "their rows quarantined (not_utf8)")
         outcome = BatchOutcome(batch["batch_id"], batch["file_name"], "loaded", warnings=warnings)
         quarantine = QuarantineRowsWriter(self.lake, self.dataset, batch["batch_id"], fmt.header)
         written: list[tuple[str, int]] = []  # curated data files and their rows, committed together

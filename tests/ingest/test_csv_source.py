@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from campuslake.ingest import csv_source
-from campuslake.ingest.csv_source import FileRejected, SourceFormat, read_csv_source
+from campuslake.ingest.csv_source import UTF8_WITH_FAULTS, FileRejected, SourceFormat, read_csv_source
 from campuslake.ingest.csv_split import FLAG_OPEN_QUOTE
 from campuslake.lake.storage import LakeStorage
 from campuslake.validate.reasons import FileReason
@@ -154,6 +154,18 @@ def test_a_file_of_a_separator_line_only_is_empty(tmp_path: Path) -> None:
     with pytest.raises(FileRejected) as rejected:
         read(tmp_path, b"sep=,\n")
     assert rejected.value.reason is FileReason.EMPTY_FILE
+
+
+def test_a_utf8_file_with_a_few_bytes_of_another_encoding_stays_utf8(tmp_path: Path) -> None:
+    """One line pasted from a Latin-1 tool must not turn every other accented name into mojibake
+    (the whole file read as Windows-1252): the file is read as UTF-8, the faulty bytes as U+FFFD
+    (the splitter flags such cells). A file whose every accented letter is one byte stays cp1252."""
+    utf8 = "".join(f"{i},José Peña\n" for i in range(1, 40)).encode("utf-8")
+    source, rows = read(tmp_path, b"id,name\n" + utf8 + "40,Nuñez\n".encode("latin-1"))
+    assert source.encoding == UTF8_WITH_FAULTS
+    assert {r["c1"] for r in rows[:-1]} == {"José Peña"} and rows[-1]["c1"] == "Nu\ufffdez"
+    source, rows = read(tmp_path / "single", "id,name\n1,José Peña\n2,Nuñez\n".encode("cp1252"))
+    assert source.encoding == "cp1252" and [r["c1"] for r in rows] == ["José Peña", "Nuñez"]
 
 
 def test_header_only_file_has_no_rows(tmp_path: Path) -> None:

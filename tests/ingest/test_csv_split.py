@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from campuslake.ingest.csv_split import FLAG_CONTROL, FLAG_LINE_BREAK, FLAG_OPEN_QUOTE, RecordSplitter
+from campuslake.ingest.csv_split import (FLAG_CONTROL, FLAG_LINE_BREAK, FLAG_OPEN_QUOTE, FLAG_UNREADABLE,
+                                         RecordSplitter)
 
 # Every character str.isspace() accepts, and the BOM exports leave behind.
 SPACES = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006" \
@@ -66,13 +67,15 @@ messy = st.lists(piece, max_size=8).map("".join)
 @given(st.lists(messy, min_size=1, max_size=40))
 @example([" \u00a0 ", "", "\x0b Ana \u2003", "\u2028x\u2029", "a\u3000\u3000b\ufeff", "\ufeff", "a\x1cb",
           " N/A ", "NULL", "na\u00a0", "-", "UN\u212aNOWN", "Ana  Cruz", "a\r\nb", '"q"',
-          "An\x07a", "\x1b[0m", "x\x7f", "caf\u0085e", "\u0091quoted\u0092", "\u009f", "\u00a0\u00c2"])
+          "An\x07a", "\x1b[0m", "x\x7f", "caf\u0085e", "\u0091quoted\u0092", "\u009f", "\u00a0\u00c2",
+          "Nu\ufffdez", "\ufffd", "\uffef\ufffe"])
 def test_present_form_is_the_collapsed_cell_or_no_value_for_tokens(values: list[str]) -> None:
     cells, present, flags = split_values(values)
     assert cells == values  # the cell itself is untouched
     assert present == [reference_present(v) for v in values]
     assert [f & FLAG_CONTROL for f in flags] == [reference_control(v) for v in values]
     assert [f & FLAG_LINE_BREAK == FLAG_LINE_BREAK for f in flags] == ["\n" in v for v in values]
+    assert [f & FLAG_UNREADABLE == FLAG_UNREADABLE for f in flags] == ["\ufffd" in v for v in values]
     for value in present:
         if value:
             assert value == value.strip() and "  " not in value

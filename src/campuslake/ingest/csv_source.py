@@ -30,6 +30,9 @@ from campuslake.validate.reasons import FileReason
 SAMPLE_BYTES = 64 << 10
 CHUNK_BYTES = 16 << 20
 DELIMITERS = (",", ";", "\t", "|")
+UTF8_WITH_FAULTS = "utf-8, faulty bytes"
+"""a UTF-8 file with some bytes that are not: read as UTF-8, those bytes as REPLACEMENT"""
+REPLACEMENT = "\ufffd"
 _SEPARATOR_HINT = re.compile("\ufeff?sep=([,;\t|]) *", re.IGNORECASE)
 """the line Excel writes before the header to name the delimiter"""
 LINE_COLUMN = "_source_line"
@@ -139,8 +142,25 @@ def _detect_encoding(storage: LakeStorage, relative: str) -> tuple[str, bool]:
                                                        "as CSV (a workbook or a PDF is not read)")
             encoding = "utf-8"
         if not is_utf8(itertools.chain([sample], chunks)):
+            if _mostly_utf8(storage, relative):
+                return UTF8_WITH_FAULTS, compressed
             return _single_byte_encoding(storage, relative), compressed
     return encoding, compressed
+
+
+def _mostly_utf8(storage: LakeStorage, relative: str) -> bool:
+    """The file's non-ASCII text is mostly valid UTF-8: a UTF-8 export with a few bytes of another
+    encoding (a line pasted from an older tool), not a single-byte file, whose accented letters are
+    each a fault when read as UTF-8 (reading the whole file as Windows-1252 would garble every
+    other accented letter, silently)."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    extra_bytes = faults = 0
+    with _open_decompressed(storage, relative) as stream:
+        for chunk in _read_chunks(stream):
+            text = decoder.decode(chunk)
+            faults += text.count(REPLACEMENT)
+            extra_bytes += len(text.encode("utf-8")) - len(text)  # 1 to 3 per non-ASCII character
+    return extra_bytes - 2 * faults > 2 * faults
 
 
 def is_utf8(chunks: Iterable[bytes]) -> bool:
@@ -201,6 +221,12 @@ def _utf8_chunks(storage: LakeStorage, relative: str, encoding: str) -> Iterator
                 yield chunk
             if head:
                 yield head.removeprefix(codecs.BOM_UTF8)
+            return
+        if encoding == UTF8_WITH_FAULTS:  # the rows holding a faulty byte are quarantined (not_utf8)
+            decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+            for chunk in _read_chunks(stream):
+                yield decoder.decode(chunk).encode("utf-8")
+            yield decoder.decode(b"", final=True).encode("utf-8")
             return
         # UTF-16 is told by its first bytes, not checked through like UTF-8: a fault further on
         # shows here, at the line it is on.

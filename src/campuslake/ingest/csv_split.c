@@ -8,7 +8,8 @@
  * raw text. Each cell of a prepared column also gets its "present" form: spaces (every
  * character str.isspace() accepts, and the BOM) trimmed and inner runs collapsed to one ' ';
  * NULL when that is the cell itself, '' when nothing is left or it is a null token. A record
- * whose prepared cells hold a control character (C0, DEL or C1, spaces aside) is flagged.
+ * whose prepared cells hold a control character (C0, DEL or C1, spaces aside) is flagged, and
+ * so is one holding U+FFFD, what the decoder put where the file's bytes were not text.
  *
  * Where csv differs: a quoted field still open at the end of the input, or `max_quote_bytes`
  * past its record's start, is a stray quote, not a value that takes the rest of the file. The
@@ -26,6 +27,7 @@
 #define FLAG_CONTROL 1     /* a prepared cell holds a control character */
 #define FLAG_OPEN_QUOTE 2  /* a quoted field did not close: the record ends with the quote's line */
 #define FLAG_LINE_BREAK 4  /* a quoted field holds a line break: the record runs over several lines */
+#define FLAG_UNREADABLE 8  /* a prepared cell holds U+FFFD: bytes the decoder could not read */
 
 typedef struct {
     int32_t *offsets;   /* records + 1 */
@@ -54,7 +56,7 @@ typedef struct {
     cl_strings raw_line;         /* per record: its text, only where quoting or the width was off */
     cl_strings *cells;           /* width columns */
     cl_strings *present;         /* width columns; untouched where prepare[j] is 0 */
-    int8_t *flags;               /* per record: FLAG_CONTROL | FLAG_OPEN_QUOTE | FLAG_LINE_BREAK */
+    int8_t *flags;               /* per record: the FLAG_ bits above */
     int8_t cut;                  /* set while the record being parsed is a cut one (FLAG_OPEN_QUOTE) */
 } cl_split;
 
@@ -127,12 +129,17 @@ static inline int control_at(const uint8_t *p, const uint8_t *end) {
     return p[0] < 0x20 || p[0] == 0x7F || (p[0] == 0xC2 && p + 1 < end && p[1] >= 0x80 && p[1] <= 0x9F);
 }
 
-/* Write the present form of cell [p, p + n) as row `row` of `out`; returns whether the cell
- * holds a control character (the rows' checks quarantine it). */
+/* U+FFFD REPLACEMENT CHARACTER at p (EF BF BD). */
+static inline int replacement_at(const uint8_t *p, const uint8_t *end) {
+    return p[0] == 0xEF && p + 2 < end && p[1] == 0xBF && p[2] == 0xBD;
+}
+
+/* Write the present form of cell [p, p + n) as row `row` of `out`; returns the record flags the
+ * cell calls for, FLAG_CONTROL and FLAG_UNREADABLE (the rows' checks quarantine them). */
 static int prepare_cell(const cl_split *s, const cl_tables *t, cl_strings *out, int64_t row,
                         const uint8_t *p, int64_t n) {
     const uint8_t *end = p + n, *q = p;
-    int control = 0;
+    int flags = 0;
     if (n == 0) {  /* an empty cell is no value by itself */
         mark(out, row, 0);
         out->offsets[row + 1] = (int32_t)out->used;
@@ -162,7 +169,8 @@ static int prepare_cell(const cl_split *s, const cl_tables *t, cl_strings *out, 
             }
             if (pending_space && dst != start) *dst++ = ' ';
             pending_space = 0;
-            control |= control_at(q, end);
+            if (control_at(q, end)) flags |= FLAG_CONTROL;
+            if (replacement_at(q, end)) flags |= FLAG_UNREADABLE;
             *dst++ = *q++;
         }
         kept = dst - start;
@@ -178,7 +186,7 @@ static int prepare_cell(const cl_split *s, const cl_tables *t, cl_strings *out, 
         mark(out, row, 0);  /* the cell as it is */
     }
     out->offsets[row + 1] = (int32_t)out->used;
-    return control;
+    return flags;
 }
 
 /* Commit record `row`: cells, present forms, raw text, line and field count. `newlines`: the line
@@ -186,7 +194,7 @@ static int prepare_cell(const cl_split *s, const cl_tables *t, cl_strings *out, 
 static void commit_record(cl_split *s, const cl_tables *t, const uint8_t *record, const uint8_t *text_end,
                           int32_t fields, int quoted, int64_t newlines, int line_end) {
     const int64_t row = s->records;
-    int control = 0;
+    int flags = 0;
     for (int32_t j = 0; j < s->width; j++) {
         cl_strings *cells = &s->cells[j];
         mark(cells, row, j < fields);
@@ -195,7 +203,7 @@ static void commit_record(cl_split *s, const cl_tables *t, const uint8_t *record
         cl_strings *present = &s->present[j];
         if (j < fields) {
             int64_t start = cells->offsets[row];
-            control |= prepare_cell(s, t, present, row, cells->data + start, cells->used - start);
+            flags |= prepare_cell(s, t, present, row, cells->data + start, cells->used - start);
         } else {
             mark(present, row, 0);
             present->offsets[row + 1] = (int32_t)present->used;
@@ -213,7 +221,7 @@ static void commit_record(cl_split *s, const cl_tables *t, const uint8_t *record
     raw->offsets[row + 1] = (int32_t)raw->used;
     s->lines[row] = s->line;
     s->field_counts[row] = fields;
-    s->flags[row] = (int8_t)((control ? FLAG_CONTROL : 0) | (s->cut ? FLAG_OPEN_QUOTE : 0) |
+    s->flags[row] = (int8_t)(flags | (s->cut ? FLAG_OPEN_QUOTE : 0) |
                              (newlines > line_end ? FLAG_LINE_BREAK : 0));
     s->records++;
     s->line += newlines;

@@ -35,6 +35,8 @@ FLAG_OPEN_QUOTE = 2
 quote's line, and the lines after it were read on their own"""
 FLAG_LINE_BREAK = 4
 """Split.flags: a quoted field holds a line break, so the record runs over several lines"""
+FLAG_UNREADABLE = 8
+"""Split.flags: a prepared cell holds U+FFFD, where the decoder met bytes that were not text"""
 _SCRATCH = threading.local()
 """each thread's scratch buffers, kept from splitter to splitter until the thread ends: what a
 split writes there is copied out before it returns, and fresh buffers as large as the input cost
@@ -102,7 +104,7 @@ class Split:
     present: dict[int, pa.StringArray]
     """prepared column -> its present form: NULL = the cell as it is, '' = no value, else the text"""
     flags: pa.Array
-    """int8: FLAG_CONTROL | FLAG_OPEN_QUOTE | FLAG_LINE_BREAK, per record"""
+    """int8: the FLAG_ bits of each record"""
 
 
 class RecordSplitter:

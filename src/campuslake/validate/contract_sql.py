@@ -14,8 +14,8 @@ import datetime as dt
 from dataclasses import dataclass, replace
 
 from campuslake.config import ColumnSpec, Contract, NormalizationConfig
-from campuslake.ingest.csv_source import FLAGS_COLUMN
-from campuslake.ingest.csv_split import FLAG_CONTROL, FLAG_LINE_BREAK, FLAG_OPEN_QUOTE
+from campuslake.ingest.csv_source import FLAGS_COLUMN, REPLACEMENT
+from campuslake.ingest.csv_split import FLAG_CONTROL, FLAG_LINE_BREAK, FLAG_OPEN_QUOTE, FLAG_UNREADABLE
 from campuslake.transform import normalize as rules
 from campuslake.sqltext import sql_identifier, sql_literal
 from campuslake.transform.normalize import python_match_key
@@ -252,6 +252,11 @@ def _checks(column: ColumnSQL) -> list[tuple[str, str]]:
         checks.append((f"CASE WHEN ({FLAGS_COLUMN} & {FLAG_CONTROL}) <> 0 THEN regexp_matches({column.present}, "
                        f"{sql_literal(CONTROL_CHARACTER)}) ELSE false END", RowReason.CONTROL_CHARACTER,
                        f"{name} || 'holds a control character, an invisible byte no text has (NUL, ESC...)'"))
+    if keeps_text(spec):
+        checks.append((f"CASE WHEN ({FLAGS_COLUMN} & {FLAG_UNREADABLE}) <> 0 THEN contains({column.cell}, "
+                       f"{sql_literal(REPLACEMENT)}) ELSE false END", RowReason.NOT_UTF8,
+                       f"{name} || {shown} || ' holds bytes that are not UTF-8 text (shown as {REPLACEMENT}), "
+                       f"unlike the rest of the file'"))
     if keeps_text(spec) and not spec.multiline:
         # only on the records the reader found running over several lines (inside quotes)
         last_line = f"_source_line + length(_raw_line) - length(replace(_raw_line, {_LINE_FEED}, ''))"

@@ -22,6 +22,7 @@ class RowReason(StrEnum):
     UNCLOSED_QUOTE = "unclosed_quote"
     LINE_BREAK = "line_break"
     REPEATED_HEADER = "repeated_header"
+    NOT_UTF8 = "not_utf8"
 
 
 class FileReason(StrEnum):
@@ -50,6 +51,8 @@ ROW_ADVICE: dict[str, str] = {
     RowReason.CONTROL_CHARACTER: "delete the invisible character (the exporting tool or a copy and paste put it there)",
     RowReason.UNCLOSED_QUOTE: "a quote opens a field and never closes; remove the stray quote or close it "
                               "(the lines after it were read on their own)",
+    RowReason.NOT_UTF8: "retype the value: these bytes were written in another encoding than the rest of "
+                        "the file (UTF-8), e.g. a line pasted from an older tool",
     RowReason.REPEATED_HEADER: "the header appears again as a row (exports joined one after the other); "
                                "delete the line",
     RowReason.LINE_BREAK: "the value should be one line; remove the line break, or the stray quote that "

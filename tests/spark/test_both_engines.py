@@ -1,4 +1,5 @@
-"""The same generated batches through DuckDB and Spark give the same lake, quarantine and answers."""
+"""The same batches (generated, and hand-written reader faults) through DuckDB and Spark give the
+same lake, quarantine and answers."""
 
 from __future__ import annotations
 
@@ -12,6 +13,27 @@ import pytest
 from conftest import curated, run_cli
 
 ENGINES = ("duckdb", "spark")
+HEADER = ("Employee_ID,Employee_Name,College_Degree,Department,Job_Role,DMC_Campus,Email,Phone_Number,"
+          "Performance_Rating")
+READER_FAULTS = {"unclosed_quote", "line_break", "repeated_header", "not_utf8"}
+
+
+def _reader_fault_exports(folder: Path) -> list[Path]:
+    """Hand-written exports with what the generator does not write: a quote that never closes,
+    a line of another encoding in a UTF-8 file; and a name over two lines, a repeated header."""
+    def rows(first: int, name: str = "José Peña") -> list[str]:
+        return [f"{first + i},{name},BS Nursing,HR,HR Specialist,DMC Main,p{first + i}@example.com,"
+                f"0917{first + i:07d},4" for i in range(40)]
+    quote, lines, encoding = rows(700000), rows(710000), rows(720000)
+    quote[10] = quote[10].replace("José", '"José')
+    lines[5], lines[9] = lines[5].replace("José Peña", '"José\nPeña"'), HEADER
+    latin1 = "730000,Nuñez,BS Nursing,HR,HR Specialist,DMC Main,n@example.com,09170000001,4\n".encode("latin-1")
+    files = {"stray_quote.csv": "\n".join([HEADER, *quote]).encode(),
+             "lines.csv": "\n".join([HEADER, *lines]).encode(),
+             "encoding.csv": "\n".join([HEADER, *encoding, ""]).encode() + latin1}
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return [folder / name for name in files]
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +55,13 @@ def lakes(tmp_path_factory: pytest.TempPathFactory, spark_session: Any) -> dict[
     exports = tmp_path_factory.mktemp("exports")
     manifest = generate_alumni(exports, rows=2000, files=3, seed=20261122, schema="mixed", bad_rate=0.08,
                                dup_rate=0.05, repeat_rate=0.15, file_mess=True, bad_files=True)
+    files = [*manifest.files, *_reader_fault_exports(exports)]
     result = {}
     for name in ENGINES:
         root = tmp_path_factory.mktemp(name) / "lake"
         lake = Lake.open(load_settings(None, lake=str(root)))
         try:
-            for path in manifest.files:
+            for path in files:
                 land_file(lake, "alumni", path)
             engine = DuckDBEngine() if name == "duckdb" else SparkEngine(session=spark_session)
             with engine, pytest.MonkeyPatch.context() as patch:
@@ -78,6 +101,10 @@ def test_both_engines_quarantine_the_same_rows_with_the_same_reasons(lakes):
 
     loaded = [b for b in lakes["duckdb"][1]["batches"] if b["rows_quarantined"]]
     assert loaded
+    codes = {code for b in loaded
+             for code in pq.read_table(lakes["duckdb"][0] / quarantine_rows_path("alumni", b["batch_id"]))
+             .column("_reason_codes").to_pylist()}
+    assert READER_FAULTS <= codes
     for batch in loaded:
         relative = quarantine_rows_path("alumni", batch["batch_id"])
         duck, spark = (pq.read_table(lakes[name][0] / relative).drop_columns(["_ingested_at"])

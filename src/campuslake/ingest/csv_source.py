@@ -292,9 +292,9 @@ def _unique_names(fields: list[str]) -> list[str]:
 
 class CsvRows:
     """The data rows of a file, read as they are iterated (once): record batches of
-    `_source_line`, `_raw_line`, `_field_count`, `_reader_flags` (csv_split's FLAG_CONTROL,
-    FLAG_OPEN_QUOTE and FLAG_LINE_BREAK), one string column `cN` per header field and, for the columns given to
-    `prepare`, their present form `pN` (see csv_split.RecordSplitter)."""
+    `_source_line`, `_raw_line`, `_field_count`, `_reader_flags` (csv_split's FLAG_ bits), one
+    string column `cN` per header field and, for the columns given to `prepare`, their present
+    form `pN` (see csv_split.RecordSplitter)."""
 
     def __init__(self, source: SourceFormat, buffer: bytes, start: int, chunks: Iterator[bytes],
                  line: int) -> None:

@@ -57,7 +57,6 @@ typedef struct {
     cl_strings *cells;           /* width columns */
     cl_strings *present;         /* width columns; untouched where prepare[j] is 0 */
     int8_t *flags;               /* per record: the FLAG_ bits above */
-    int8_t cut;                  /* set while the record being parsed is a cut one (FLAG_OPEN_QUOTE) */
 } cl_split;
 
 /* Lookup tables of one cl_split_records call. */
@@ -189,10 +188,10 @@ static int prepare_cell(const cl_split *s, const cl_tables *t, cl_strings *out, 
     return flags;
 }
 
-/* Commit record `row`: cells, present forms, raw text, line and field count. `newlines`: the line
- * breaks it holds (inside quotes) and the line end after it, if any (`line_end`). */
+/* Commit record `row`: cells, present forms, raw text, line, field count and flags (`record_flags`,
+ * what the parse found, and what its cells hold). `newlines`: the lines it takes. */
 static void commit_record(cl_split *s, const cl_tables *t, const uint8_t *record, const uint8_t *text_end,
-                          int32_t fields, int quoted, int64_t newlines, int line_end) {
+                          int32_t fields, int quoted, int64_t newlines, int record_flags) {
     const int64_t row = s->records;
     int flags = 0;
     for (int32_t j = 0; j < s->width; j++) {
@@ -221,14 +220,13 @@ static void commit_record(cl_split *s, const cl_tables *t, const uint8_t *record
     raw->offsets[row + 1] = (int32_t)raw->used;
     s->lines[row] = s->line;
     s->field_counts[row] = fields;
-    s->flags[row] = (int8_t)(flags | (s->cut ? FLAG_OPEN_QUOTE : 0) |
-                             (newlines > line_end ? FLAG_LINE_BREAK : 0));
+    s->flags[row] = (int8_t)(flags | record_flags);
     s->records++;
     s->line += newlines;
 }
 
 static const uint8_t *parse_record(cl_split *s, const cl_tables *t, const uint8_t *p, const uint8_t *end,
-                                   int at_end);
+                                   int at_end, int cut);
 
 /* The record at `record` has a quote at `open` that does not close: drop what was written of the
  * record, and parse it up to the end of the quote's line (flagged), as if the input ended there.
@@ -239,9 +237,7 @@ static const uint8_t *cut_record(cl_split *s, const cl_tables *t, const uint8_t 
     const uint8_t *line_end = memchr(open, '\n', (size_t)(end - open));
     const uint8_t *stop = line_end ? line_end : end;
     if (stop > record && stop[-1] == '\r') stop--;
-    s->cut = 1;
-    parse_record(s, t, record, stop, 1);  /* the quote is open at its end: one record, committed */
-    s->cut = 0;
+    parse_record(s, t, record, stop, 1, 1);  /* the quote is open at its end: one record, committed */
     if (!line_end) return end;
     s->line++;  /* the line end after it */
     return line_end + 1;
@@ -249,9 +245,10 @@ static const uint8_t *cut_record(cl_split *s, const cl_tables *t, const uint8_t 
 
 /* Parse one record starting at p; returns where the next record starts, or NULL when the input
  * ends before the record does (the caller drops what was written then). `at_end`: the input
- * ends here, so an unfinished record ends too; a quote open then is cut (cut_record). */
+ * ends here, so an unfinished record ends too; a quote open then is cut (cut_record). `cut`:
+ * this is the part of a cut record up to its quote's line end, where the open quote ends. */
 static const uint8_t *parse_record(cl_split *s, const cl_tables *t, const uint8_t *p, const uint8_t *end,
-                                   int at_end) {
+                                   int at_end, int cut) {
     const uint8_t *special = t->special;
     const int32_t width = s->width;
     const uint8_t *record = p, *text_end = end, *next = end;
@@ -275,7 +272,7 @@ static const uint8_t *parse_record(cl_split *s, const cl_tables *t, const uint8_
                 while (p < reach && *p != '"') newlines += *p++ == '\n';
                 PUT(run, p - run);
                 if (p == reach) {  /* the quote is still open */
-                    if (s->cut) goto input_ended;  /* the first line of a cut record: it ends here */
+                    if (cut) goto input_ended;
                     if (p < end || at_end) return cut_record(s, t, record, open, end);
                     return NULL;  /* the next buffer may close it */
                 }
@@ -304,7 +301,7 @@ static const uint8_t *parse_record(cl_split *s, const cl_tables *t, const uint8_
             if (++field < width) dst = s->cells[field].data + s->cells[field].used;
             continue;
         }
-        text_end = p;  /* the line end: "\n" or "\r\n" (without one, text_end stays at the input's end) */
+        text_end = p;  /* the line end: "\n" or "\r\n" */
         next = p + (c == '\r' ? 2 : 1);
         newlines++;
         goto record_ended;
@@ -321,7 +318,9 @@ record_ended:
         s->line += newlines;
         return next;
     }
-    commit_record(s, t, record, text_end, field + 1, quoted, newlines, text_end < end);
+    const int line_end = text_end < end;  /* without one, text_end stayed at the input's end */
+    commit_record(s, t, record, text_end, field + 1, quoted, newlines,
+                  (cut ? FLAG_OPEN_QUOTE : 0) | (newlines > line_end ? FLAG_LINE_BREAK : 0));
     return next;
 }
 
@@ -347,7 +346,7 @@ int64_t cl_split_records(const uint8_t *buf, int64_t len, int final, cl_split *s
         }
     }
     while (p < end && (s->max_records == 0 || s->records < s->max_records)) {
-        const uint8_t *next = parse_record(s, &t, p, end, 0);
+        const uint8_t *next = parse_record(s, &t, p, end, 0, 0);
         if (next == NULL) {  /* an unfinished record: nothing of it was kept */
             for (int32_t j = 0; j < s->width; j++) s->cells[j].used = s->cells[j].offsets[s->records];
             break;
@@ -361,7 +360,8 @@ int64_t cl_split_records(const uint8_t *buf, int64_t len, int final, cl_split *s
         const uint8_t *stop = end;
         while (stop > p && (stop[-1] == '\n' || stop[-1] == '\r')) stop--;
         if (stop == p) s->blank_lines++;  /* a last line of line ends only ("\r") */
-        while (p < stop && (s->max_records == 0 || s->records < s->max_records)) p = parse_record(s, &t, p, stop, 1);
+        while (p < stop && (s->max_records == 0 || s->records < s->max_records))
+            p = parse_record(s, &t, p, stop, 1, 0);
         p = end;
     }
     return p - buf;

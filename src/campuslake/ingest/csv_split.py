@@ -55,7 +55,7 @@ class _Split(ctypes.Structure):
                 ("records", ctypes.c_int64), ("blank_lines", ctypes.c_int64),
                 ("lines", ctypes.c_void_p), ("field_counts", ctypes.c_void_p),
                 ("raw_line", _Strings), ("cells", ctypes.POINTER(_Strings)), ("present", ctypes.POINTER(_Strings)),
-                ("flags", ctypes.c_void_p), ("cut", ctypes.c_int8)]
+                ("flags", ctypes.c_void_p)]
 
 
 def _load() -> ctypes.CDLL:
